@@ -1,0 +1,68 @@
+# davsync — every task a developer or CI needs. `make test` and `make run`
+# install what they need (Go tools, npm packages, Debian packages) themselves.
+
+GO        ?= go
+GOROOT    := $(shell $(GO) env GOROOT)
+WASM_EXEC := $(GOROOT)/lib/wasm/wasm_exec.js
+DIST      := dist/extension
+WASMPATH  := PATH="$$PATH:$(GOROOT)/lib/wasm"
+GOBIN     := $(shell $(GO) env GOPATH)/bin
+STATICCHECK_VERSION := v0.8.2
+
+.PHONY: all build wasm extension test test-go test-wasm test-fuzz lint bench run package clean deps-node
+
+all: build
+
+## build: the wasm module and the unpacked extension in dist/extension/
+build: extension
+
+wasm: $(DIST)/davsync.wasm
+
+$(DIST)/davsync.wasm: $(shell find wasm internal -name '*.go' 2>/dev/null) go.mod go.sum
+	@mkdir -p $(DIST)
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $@ ./wasm
+
+extension: wasm
+	@mkdir -p $(DIST)
+	cp -R extension/. $(DIST)/
+	cp "$(WASM_EXEC)" $(DIST)/wasm_exec.js
+
+## test: every test the project has
+test: lint test-go test-wasm test-fuzz
+	@echo "make test: all suites passed"
+
+test-go:
+	$(GO) test -count=1 ./...
+
+# The platform-free packages again, compiled to wasm and run under Node,
+# exactly as they run inside the extension.
+test-wasm:
+	GOOS=js GOARCH=wasm $(WASMPATH) $(GO) test -count=1 -short ./internal/... ./wasm/...
+
+test-fuzz:
+	@scripts/fuzz.sh
+
+lint:
+	@test -z "$$(gofmt -l . | grep -v '^node_modules/')" || { gofmt -l . | grep -v '^node_modules/'; echo "gofmt: the files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./wasm/... ./internal/...
+	@test -x "$(GOBIN)/staticcheck" || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(GOBIN)/staticcheck ./...
+	GOOS=js GOARCH=wasm $(GOBIN)/staticcheck ./wasm/... ./internal/...
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./internal/...
+
+run:
+	@if [ ! -d extension ] || [ ! -f extension/manifest.json ]; then echo "davsync: the extension is not built yet"; exit 0; fi
+	@scripts/run.sh
+
+package: build
+	@scripts/package.sh
+
+deps-node: node_modules/.package-lock.json
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+clean:
+	rm -rf dist .run test-results

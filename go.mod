@@ -1,0 +1,11 @@
+module github.com/davsync/davsync
+
+go 1.26
+
+require (
+	github.com/hack-pad/safejs v0.1.0 // indirect
+	github.com/tidwall/gjson v1.20.0 // indirect
+	github.com/tidwall/match v1.1.1 // indirect
+	github.com/tidwall/pretty v1.2.0 // indirect
+	github.com/tidwall/sjson v1.2.5 // indirect
+)

@@ -1,0 +1,131 @@
+// Package errkind gives every failure davsync can report a stable, testable
+// kind. The kinds are the strings the extension's message protocol carries
+// (see extension/PROTOCOL.md), so a page can pick the fix to show without
+// parsing English.
+//
+// A package reports a failure by returning an *Error (or any error type with
+// an ErrKind method); callers test it with errors.Is(err, errkind.Auth) or
+// read it with errkind.Of(err).
+package errkind
+
+import (
+	"errors"
+	"time"
+)
+
+// Kind is a stable, machine-readable failure class. Kind implements error so
+// that errors.Is(err, errkind.Auth) reads naturally.
+type Kind string
+
+// The kinds. Their string values are part of the message protocol: never
+// rename one, only add.
+const (
+	Unknown             Kind = "unknown"              // a bug or an unclassified failure
+	Invalid             Kind = "invalid"              // a caller passed a bad argument (a page bug or a bad setting)
+	Auth                Kind = "auth"                 // the server rejected the credentials
+	Forbidden           Kind = "forbidden"            // credentials accepted, access refused
+	NotFound            Kind = "not_found"            // the file or folder does not exist
+	FolderMissing       Kind = "folder_missing"       // the parent folder of a write does not exist
+	Precondition        Kind = "precondition"         // If-Match / If-None-Match failed: someone else wrote
+	Locked              Kind = "locked"               // 423: the resource is locked by another client
+	InsufficientStorage Kind = "insufficient_storage" // 507: the server or quota is full
+	TooLarge            Kind = "too_large"            // 413, or input above a documented limit
+	RateLimited         Kind = "rate_limited"         // 429 or 503 with Retry-After
+	Server              Kind = "server"               // 5xx
+	Redirected          Kind = "redirected"           // 3xx: the configured URL is not where the server is
+	Network             Kind = "network"              // connection refused, reset, DNS, dropped
+	Timeout             Kind = "timeout"              // no answer in time
+	BadResponse         Kind = "bad_response"         // the server answered something that is not WebDAV (an HTML login page, broken XML)
+	Unsupported         Kind = "unsupported"          // the server lacks a method davsync needs (e.g. MOVE refused)
+	BadDocument         Kind = "bad_document"         // a backup file that is not valid
+	NewerVersion        Kind = "newer_version"        // a backup file written by a newer davsync
+	Decrypt             Kind = "decrypt"              // wrong passphrase or a damaged encrypted file
+	PassphraseNeeded    Kind = "passphrase_needed"    // the file is encrypted and no passphrase was given
+	NeedsConfirmation   Kind = "needs_confirmation"   // the mass-change guard stopped a cycle
+	NotConfigured       Kind = "not_configured"       // no WebDAV server set up yet
+	Busy                Kind = "busy"                 // another cycle is running
+	Canceled            Kind = "canceled"             // the caller gave up
+	Storage             Kind = "storage"              // the local store (chrome.storage) failed
+)
+
+// Error implements error so that a Kind can be the target of errors.Is.
+func (k Kind) Error() string { return string(k) }
+
+// Error is a failure with a kind, the operation it happened in, and a message
+// that tells the user what happened and what to do. Msg must never contain a
+// password, a passphrase or an Authorization header.
+type Error struct {
+	Kind Kind
+	// Op names what was being done, e.g. "PUT davsync/davsync.json".
+	Op string
+	// Msg is the user-facing explanation, including the fix.
+	Msg string
+	// RetryAfter is when a rate-limited or busy server may be tried again; zero if unknown.
+	RetryAfter time.Time
+	// Err is the underlying cause, if any.
+	Err error
+}
+
+// New returns an *Error of kind k with a user-facing message.
+func New(k Kind, op, msg string) *Error { return &Error{Kind: k, Op: op, Msg: msg} }
+
+// Wrap returns an *Error of kind k that keeps err as its cause.
+func Wrap(k Kind, op, msg string, err error) *Error {
+	return &Error{Kind: k, Op: op, Msg: msg, Err: err}
+}
+
+func (e *Error) Error() string {
+	s := e.Msg
+	if s == "" {
+		s = string(e.Kind)
+	}
+	if e.Op != "" {
+		s = e.Op + ": " + s
+	}
+	return s
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is this error's Kind, so errors.Is(err, errkind.Auth) works.
+func (e *Error) Is(target error) bool {
+	k, ok := target.(Kind)
+	return ok && k == e.Kind
+}
+
+// ErrKind returns the error's kind.
+func (e *Error) ErrKind() Kind { return e.Kind }
+
+// kinded is implemented by any error type that knows its kind.
+type kinded interface{ ErrKind() Kind }
+
+// Of returns the kind of the first error in err's chain that has one, or
+// Unknown. Of(nil) is "".
+func Of(err error) Kind {
+	if err == nil {
+		return ""
+	}
+	var k kinded
+	if errors.As(err, &k) {
+		return k.ErrKind()
+	}
+	var kk Kind
+	if errors.As(err, &kk) {
+		return kk
+	}
+	return Unknown
+}
+
+// Message returns the user-facing message of the first *Error in err's chain,
+// or err.Error() when there is none.
+func Message(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) && e.Msg != "" {
+		return e.Msg
+	}
+	return err.Error()
+}
