@@ -9,6 +9,11 @@ WASMPATH  := PATH="$$PATH:$(GOROOT)/lib/wasm"
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 STATICCHECK_VERSION := v0.8.2
 
+TEST_SUITES  :=
+BENCH_TARGETS :=
+# Each part of the project adds its suites and targets in its own fragment.
+-include scripts/mk/*.mk
+
 .PHONY: all build wasm extension test test-go test-wasm test-fuzz lint bench run package clean deps-node
 
 all: build
@@ -28,11 +33,12 @@ extension: wasm
 	cp "$(WASM_EXEC)" $(DIST)/wasm_exec.js
 
 ## test: every test the project has
-test: lint test-go test-wasm test-fuzz
+test: lint test-go test-wasm test-fuzz $(TEST_SUITES)
 	@echo "make test: all suites passed"
 
+# The suites under tests/ start servers or browsers and run from their own targets.
 test-go:
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/tests/')
 
 # The platform-free packages again, compiled to wasm and run under Node,
 # exactly as they run inside the extension.
@@ -50,7 +56,7 @@ lint:
 	$(GOBIN)/staticcheck ./...
 	GOOS=js GOARCH=wasm $(GOBIN)/staticcheck ./wasm/... ./internal/...
 
-bench:
+bench: $(BENCH_TARGETS)
 	$(GO) test -run='^$$' -bench=. -benchmem ./internal/...
 
 run:
