@@ -1,6 +1,6 @@
 module github.com/davsync/davsync
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/hack-pad/safejs v0.1.0 // indirect
@@ -8,4 +8,5 @@ require (
 	github.com/tidwall/match v1.1.1 // indirect
 	github.com/tidwall/pretty v1.2.0 // indirect
 	github.com/tidwall/sjson v1.2.5 // indirect
+	golang.org/x/net v0.62.0 // indirect
 )

@@ -1,0 +1,66 @@
+package envelope
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+
+	"github.com/davsync/davsync/internal/errkind"
+)
+
+// DefaultGunzipLimit is the decompressed size Gunzip allows when the caller
+// passes no limit: far above a 10,000-account document (a few MB), far below
+// what would exhaust a browser worker's memory.
+const DefaultGunzipLimit = 64 << 20
+
+// IsGzip reports whether b starts with the gzip magic bytes and the deflate
+// method byte (RFC 1952).
+func IsGzip(b []byte) bool { return len(b) >= 3 && b[0] == 0x1f && b[1] == 0x8b && b[2] == 8 }
+
+// Gzip compresses b. The output carries no name or time, so equal input
+// gives equal output (content hashes of uploads stay comparable).
+func Gzip(b []byte) []byte {
+	var buf bytes.Buffer
+	buf.Grow(len(b)/4 + 64)
+	w := gzip.NewWriter(&buf)
+	// Writes to a bytes.Buffer cannot fail.
+	_, _ = w.Write(b)
+	_ = w.Close()
+	return buf.Bytes()
+}
+
+// Gunzip decompresses b, refusing output larger than limit bytes with
+// errkind.TooLarge (a gzip bomb stops there instead of filling memory).
+// limit <= 0 means DefaultGunzipLimit. Damaged input is errkind.BadDocument.
+func Gunzip(b []byte, limit int64) ([]byte, error) {
+	const op = "decompress"
+	if limit <= 0 {
+		limit = DefaultGunzipLimit
+	}
+	if !IsGzip(b) {
+		return nil, errkind.New(errkind.BadDocument, op, "the file is not gzip-compressed data")
+	}
+	r, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, errkind.Wrap(errkind.BadDocument, op, "the compressed file is damaged; restore it from a snapshot or export it again", err)
+	}
+	var out bytes.Buffer
+	out.Grow(int(min(limit, int64(len(b))*4+512)))
+	n, err := io.Copy(&out, io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, errkind.Wrap(errkind.BadDocument, op, "the compressed file is damaged or cut short; restore it from a snapshot or export it again", err)
+	}
+	if n > limit {
+		return nil, errkind.New(errkind.TooLarge, op, fmt.Sprintf(
+			"the file expands to more than %s; davsync reads at most that much, so check that this is the right file", mib(limit)))
+	}
+	return out.Bytes(), nil
+}
+
+func mib(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

@@ -1,0 +1,57 @@
+package envelope
+
+import (
+	"fmt"
+
+	"github.com/davsync/davsync/internal/errkind"
+)
+
+// Unwrapped is a document with its envelope and compression peeled off.
+type Unwrapped struct {
+	Plain      []byte // the document bytes (JSON)
+	Encrypted  bool   // the input was a davsync envelope
+	Compressed bool   // the document inside was gzip-compressed
+	Key        *Key   // the key that opened it (cache it); nil when not encrypted
+}
+
+// Unwrap accepts the three forms a davsync file takes (plain, gzip,
+// encrypted with gzip or plain inside), detected by content. cached and
+// passphrase are used as in OpenCached. limit bounds the returned document
+// (errkind.TooLarge); limit <= 0 means DefaultGunzipLimit.
+func Unwrap(data []byte, passphrase string, cached *Key, kdf KDF, limit int64) (*Unwrapped, error) {
+	if limit <= 0 {
+		limit = DefaultGunzipLimit
+	}
+	u := &Unwrapped{Plain: data}
+	if IsEncrypted(data) {
+		plain, key, err := OpenCached(data, passphrase, cached, kdf)
+		if err != nil {
+			return nil, err
+		}
+		u.Plain, u.Encrypted, u.Key = plain, true, key
+	}
+	if IsGzip(u.Plain) {
+		plain, err := Gunzip(u.Plain, limit)
+		if err != nil {
+			return nil, err
+		}
+		u.Plain, u.Compressed = plain, true
+	}
+	if int64(len(u.Plain)) > limit {
+		return nil, errkind.New(errkind.TooLarge, "read", fmt.Sprintf(
+			"the file is larger than %s; davsync reads at most that much, so check that this is the right file", mib(limit)))
+	}
+	return u, nil
+}
+
+// Wrap is Unwrap's inverse: it compresses plain when compress is set, then
+// seals it with key when key is not nil.
+func Wrap(plain []byte, compress bool, key *Key) ([]byte, error) {
+	if compress {
+		plain = Gzip(plain)
+	}
+	if key == nil {
+		return plain, nil
+	}
+	return key.Seal(plain)
+}
