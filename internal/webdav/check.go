@@ -1,0 +1,261 @@
+package webdav
+
+import (
+	"context"
+	"time"
+
+	"github.com/davsync/davsync/internal/errkind"
+)
+
+// Folder states in CheckResult.Folder.
+const (
+	FolderExists     = "exists"       // the configured folder was there
+	FolderCreated    = "created"      // it was missing and Check created it
+	FolderNotCreated = "missing"      // it is missing and could not be created (see Error)
+	FolderIsFile     = "not_a_folder" // the URL names a file
+	FolderUnknown    = "unknown"      // the check stopped before finding out
+)
+
+// Write strategies in CheckResult.Strategy.
+const (
+	// StrategyConditional: the server honours If-Match and If-None-Match: *
+	// and reports ETags, so a conditional PUT alone keeps concurrent writers
+	// from overwriting each other.
+	StrategyConditional = "conditional"
+	// StrategyVerifyAfterWrite: the server ignores preconditions (nginx,
+	// rclone, x/net, npm webdav-server) or hides ETags, so the sync cycle
+	// must re-read before and after each write (PutCondition.Verify) to
+	// notice a concurrent writer.
+	StrategyVerifyAfterWrite = "verify_after_write"
+)
+
+// CheckResult is what the server check found. It is JSON-serialisable so
+// the extension can show it and store it per server; the sync cycle picks
+// its write strategy from Strategy. A false probe field means "not
+// honoured" or "not probed because an earlier step failed" (then Error says
+// why).
+type CheckResult struct {
+	URL string `json:"url"`
+	// OK means davsync can sync here: login accepted, folder present,
+	// files can be written and deleted.
+	OK            bool   `json:"ok"`
+	CredentialsOK bool   `json:"credentials_ok"`
+	AuthScheme    string `json:"auth_scheme"` // "none", "basic" or "digest"
+	// AuthState is the login state to give the next client
+	// (WithAuthState) so its first request carries credentials; nil when
+	// the server asked for none. It holds no password.
+	AuthState *AuthState `json:"auth_state,omitempty"`
+	Folder    string     `json:"folder"` // one of the Folder* constants
+	CanWrite  bool       `json:"can_write"`
+	CanDelete bool       `json:"can_delete"`
+	// HonoursIfMatch: a PUT with If-Match: "bogus" on an existing file was
+	// refused with 412.
+	HonoursIfMatch bool `json:"honours_if_match"`
+	// IfMatchCurrentOK: a PUT with If-Match on the file's current ETag
+	// succeeded (possibly after Apache's one-second weak-ETag pause).
+	IfMatchCurrentOK bool `json:"if_match_current_ok"`
+	// HonoursIfNoneMatch: a PUT with If-None-Match: * on an existing file
+	// was refused with 412.
+	HonoursIfNoneMatch bool `json:"honours_if_none_match"`
+	// ConditionalGet: GET with If-None-Match on the current ETag gave 304.
+	ConditionalGet bool `json:"conditional_get"`
+	PropfindETags  bool `json:"propfind_etags"`
+	PutReturnsETag bool `json:"put_returns_etag"`
+	GetReturnsETag bool `json:"get_returns_etag"`
+	MoveOverwrites bool `json:"move_overwrites"`
+	// ClockOffsetMs is the server's clock minus this device's, from the
+	// Date header (about ±500 ms precision); valid when ClockKnown.
+	ClockOffsetMs int64  `json:"clock_offset_ms"`
+	ClockKnown    bool   `json:"clock_known"`
+	Server        string `json:"server"` // the Server header
+	DAV           string `json:"dav"`    // the DAV header (compliance classes)
+	Strategy      string `json:"strategy"`
+	// Warnings are user-facing notes about deviations davsync copes with.
+	Warnings []string `json:"warnings,omitempty"`
+	// ErrorKind and Error describe the failure that stopped the check.
+	ErrorKind  string `json:"error_kind,omitempty"`
+	Error      string `json:"error,omitempty"`
+	CheckedAt  int64  `json:"checked_at"` // ms since epoch
+	DurationMs int64  `json:"duration_ms"`
+}
+
+const checkBody = "davsync server check: this file is removed again at once\n"
+
+// Check probes the server the way sync will use it and reports what it
+// honours. It creates the configured folder if it is missing (reported as
+// "created"), writes two scratch files named .davsync-check-*.tmp next to
+// the backup and removes them again, also when a probe fails. The result is
+// always non-nil; the error is the failure that stopped the check (also in
+// the result's Error fields).
+func (c *Client) Check(ctx context.Context) (*CheckResult, error) {
+	start := c.cfg.now()
+	res := &CheckResult{URL: c.baseStr, Folder: FolderUnknown, AuthScheme: "none", Strategy: StrategyVerifyAfterWrite, CheckedAt: start.UnixMilli()}
+	err := c.check(ctx, res)
+	c.mu.Lock()
+	if c.auth.scheme != "" {
+		res.AuthScheme = c.auth.scheme
+	}
+	c.mu.Unlock()
+	if st := c.AuthState(); st.Scheme != "" {
+		res.AuthState = &st
+	}
+	if err != nil {
+		res.ErrorKind = string(errkind.Of(err))
+		res.Error = errkind.Message(err)
+	}
+	res.OK = err == nil && res.CredentialsOK && res.CanWrite && res.CanDelete &&
+		(res.Folder == FolderExists || res.Folder == FolderCreated)
+	if res.HonoursIfMatch && res.IfMatchCurrentOK && res.HonoursIfNoneMatch && (res.PropfindETags || res.GetReturnsETag) {
+		res.Strategy = StrategyConditional
+	}
+	res.DurationMs = c.cfg.now().Sub(start).Milliseconds()
+	return res, err
+}
+
+func (c *Client) check(ctx context.Context, res *CheckResult) error {
+	// 1. The folder itself: credentials, existence, headers, clock.
+	t0 := c.cfg.now()
+	self, _, resp, err := c.propfind(ctx, "PROPFIND (folder)", "", "0", true)
+	t1 := c.cfg.now()
+	if resp != nil {
+		res.Server = resp.Header["server"]
+		res.DAV = resp.Header["dav"]
+		if d, ok := ParseHTTPDate(resp.Header["date"]); ok {
+			// Date is truncated to the second: the server's clock was
+			// somewhere in [d, d+1s), so compare its middle with the
+			// middle of the exchange.
+			mid := t0.Add(t1.Sub(t0) / 2)
+			res.ClockOffsetMs = d.Add(500 * time.Millisecond).Sub(mid).Milliseconds()
+			res.ClockKnown = true
+		}
+	}
+	switch errkind.Of(err) {
+	case "":
+		res.CredentialsOK = true
+		if self != nil && !self.IsDir {
+			res.Folder = FolderIsFile
+			return errkind.New(errkind.Invalid, "check", "the server URL points at a file, not a folder; enter the folder's URL")
+		}
+		res.Folder = FolderExists
+	case errkind.NotFound:
+		res.CredentialsOK = true
+		if mkErr := c.MkcolAll(ctx, ""); mkErr != nil {
+			res.Folder = FolderNotCreated
+			return errkind.Wrap(errkind.Of(mkErr), "check", "the folder does not exist on the server and could not be created ("+errkind.Message(mkErr)+"); create it yourself or fix the URL", mkErr)
+		}
+		res.Folder = FolderCreated
+	case errkind.Forbidden:
+		res.CredentialsOK = true
+		return err
+	default:
+		return err
+	}
+	if res.DAV == "" {
+		// PROPFIND answers rarely carry the DAV header; OPTIONS does.
+		if r, _, oerr := c.do(ctx, "OPTIONS (folder)", "OPTIONS", c.baseStr, nil, nil); oerr == nil {
+			res.DAV = r.Header["dav"]
+			if res.Server == "" {
+				res.Server = r.Header["server"]
+			}
+		}
+	}
+	if res.ClockKnown && (res.ClockOffsetMs > 5*60*1000 || res.ClockOffsetMs < -5*60*1000) {
+		res.Warnings = append(res.Warnings, "the server's clock differs from this device's by "+formatInt(res.ClockOffsetMs/1000)+" s; davsync copes, but check the clocks if changes seem to come out of order")
+	}
+
+	// 2. Writes, on scratch files that are always removed again.
+	tag := c.randomHex(6)
+	a := ".davsync-check-" + tag + ".tmp"
+	b := ".davsync-check-" + tag + "-b.tmp"
+	defer func() {
+		// Cleanup must run even when ctx was canceled mid-check.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_ = c.Delete(cctx, a, "")
+		_ = c.Delete(cctx, b, "")
+	}()
+	pr, err := c.Put(ctx, a, []byte(checkBody), PutCondition{IfNoneMatchAny: true, ContentType: "text/plain; charset=utf-8"})
+	if err != nil {
+		if errkind.Of(err) == errkind.Precondition {
+			return errkind.Wrap(errkind.Precondition, "check", "a scratch file unexpectedly existed already; run the check again", err)
+		}
+		return errkind.Wrap(errkind.Of(err), "check", "davsync cannot write into the folder ("+errkind.Message(err)+"); check that the account may write there", err)
+	}
+	res.CanWrite = true
+	res.PutReturnsETag = pr.ETag != ""
+
+	// If-None-Match: * on an existing file must be refused.
+	_, err = c.Put(ctx, a, []byte(checkBody), PutCondition{IfNoneMatchAny: true, ContentType: "text/plain; charset=utf-8"})
+	switch errkind.Of(err) {
+	case errkind.Precondition:
+		res.HonoursIfNoneMatch = true
+	case "":
+		res.Warnings = append(res.Warnings, "the server ignores If-None-Match: * (it overwrote an existing file); davsync re-reads after writing to notice other devices")
+	default:
+		return err
+	}
+
+	// If-Match with a made-up ETag must be refused.
+	_, err = c.Put(ctx, a, []byte(checkBody), PutCondition{IfMatch: "davsync-bogus-etag", ContentType: "text/plain; charset=utf-8"})
+	switch errkind.Of(err) {
+	case errkind.Precondition:
+		res.HonoursIfMatch = true
+	case "":
+		res.Warnings = append(res.Warnings, "the server ignores If-Match (it accepted a write against a made-up version); davsync re-reads after writing to notice other devices")
+	default:
+		return err
+	}
+
+	// ETags from PROPFIND, GET, conditional GET, and If-Match on the
+	// current ETag (which Apache refuses for about a second after a write).
+	st, err := c.Stat(ctx, a)
+	if err != nil {
+		return err
+	}
+	res.PropfindETags = st.ETag != ""
+	g, err := c.Get(ctx, a, "")
+	if err != nil {
+		return err
+	}
+	res.GetReturnsETag = g.ETag != ""
+	etag := st.ETag
+	if etag == "" {
+		etag = g.ETag
+	}
+	if etag == "" {
+		res.Warnings = append(res.Warnings, "the server reports no ETags; davsync compares file contents instead")
+	} else {
+		if g2, gerr := c.Get(ctx, a, etag); gerr == nil && g2.NotModified {
+			res.ConditionalGet = true
+		}
+		_, err = c.Put(ctx, a, []byte(checkBody), PutCondition{IfMatch: etag, ContentType: "text/plain; charset=utf-8"})
+		switch errkind.Of(err) {
+		case "":
+			res.IfMatchCurrentOK = true
+		case errkind.Precondition:
+			res.Warnings = append(res.Warnings, "the server refuses If-Match even with the file's current ETag; davsync cannot rely on conditional writes here")
+		default:
+			return err
+		}
+	}
+
+	// MOVE onto an existing file (how a backup is replaced atomically).
+	if _, err := c.Put(ctx, b, []byte(checkBody), PutCondition{ContentType: "text/plain; charset=utf-8"}); err != nil {
+		return err
+	}
+	switch err := c.Move(ctx, a, b, true); errkind.Of(err) {
+	case "":
+		res.MoveOverwrites = true
+	case errkind.Precondition, errkind.Forbidden, errkind.Unsupported, errkind.BadResponse, errkind.FolderMissing:
+		res.Warnings = append(res.Warnings, "the server cannot MOVE a file over an existing one ("+errkind.Message(err)+"); davsync writes backups in place")
+	default:
+		return err
+	}
+
+	// DELETE: the moved file (or b if the move failed).
+	if err := c.Delete(ctx, b, ""); err != nil {
+		return errkind.Wrap(errkind.Of(err), "check", "davsync can write but not delete files in the folder ("+errkind.Message(err)+"); check the account's permissions", err)
+	}
+	res.CanDelete = true
+	return nil
+}

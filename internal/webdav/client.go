@@ -1,0 +1,461 @@
+package webdav
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/davsync/davsync/internal/errkind"
+)
+
+// Client talks WebDAV to one folder on one server. It is safe for
+// concurrent use.
+type Client struct {
+	base     *url.URL // path ends in "/", no user info
+	baseStr  string   // base.String()
+	basePath string   // base path, unescaped, ends in "/"
+	user     string
+	pass     string
+	t        Transport
+	cfg      config
+
+	mu   sync.Mutex
+	auth authState
+}
+
+// authState remembers the server's last challenge so that every later
+// request carries credentials at once instead of paying a 401 round trip.
+type authState struct {
+	scheme string    // "", "basic" or "digest"
+	ch     Challenge // the digest challenge in use
+	nc     uint32    // how many times ch's nonce has been used
+	// restored is true while ch came from WithAuthState and the server has
+	// not challenged this client yet: a 401 to it means "old nonce", not
+	// "wrong password", and earns one retry with the new challenge.
+	restored bool
+}
+
+type config struct {
+	timeout     time.Duration
+	maxAttempts int
+	baseDelay   time.Duration
+	maxDelay    time.Duration
+	maxWait     time.Duration
+	sleep       func(ctx context.Context, d time.Duration) error
+	now         func() time.Time
+	random      func(b []byte)
+	userAgent   string
+	maxXML      int64
+	authState   *Challenge // from WithAuthState/WithAuthScheme
+}
+
+// Option changes a Client's defaults.
+type Option func(*config)
+
+// WithTimeout sets the time one HTTP exchange may take, body included
+// (default 60 s).
+func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
+
+// WithRetry sets how often a retryable request is tried in all (default 4)
+// and the backoff: base doubles after each try up to max (defaults 500 ms
+// and 8 s).
+func WithRetry(attempts int, base, max time.Duration) Option {
+	return func(c *config) {
+		if attempts < 1 {
+			attempts = 1
+		}
+		c.maxAttempts, c.baseDelay, c.maxDelay = attempts, base, max
+	}
+}
+
+// WithMaxRetryWait caps the total time one call spends waiting between
+// retries (default 30 s). A Retry-After beyond it ends the call with a
+// rate_limited error that carries the Retry-After time, so the caller can
+// schedule the next attempt instead of blocking.
+func WithMaxRetryWait(d time.Duration) Option { return func(c *config) { c.maxWait = d } }
+
+// WithSleep replaces the wait between retries (tests use it to not sleep).
+// sleep must return ctx.Err() if ctx ends first.
+func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(c *config) { c.sleep = sleep }
+}
+
+// WithClock replaces time.Now (for Retry-After dates and clock offsets).
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithRandom replaces crypto/rand for digest cnonces and probe file names.
+func WithRandom(fill func(b []byte)) Option { return func(c *config) { c.random = fill } }
+
+// WithUserAgent sets the User-Agent header (default "davsync").
+func WithUserAgent(ua string) Option { return func(c *config) { c.userAgent = ua } }
+
+// WithMaxXML sets the largest multistatus body the client parses (default
+// 16 MiB).
+func WithMaxXML(n int64) Option { return func(c *config) { c.maxXML = n } }
+
+// DefaultMaxXML is the default limit on a PROPFIND answer: enough for tens
+// of thousands of entries, small enough not to exhaust a service worker.
+const DefaultMaxXML = 16 << 20
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// New returns a client for the folder at baseURL (http or https). Paths
+// given to its methods are relative to that folder. Credentials in the URL
+// (https://user:pass@host/) are used when username is empty and are never
+// kept in the URL.
+func New(baseURL, username, password string, t Transport, opts ...Option) (*Client, error) {
+	const op = "webdav setup"
+	if t == nil {
+		return nil, errkind.New(errkind.Invalid, op, "no transport given; this is a bug in davsync")
+	}
+	u, err := url.Parse(strings.TrimSpace(baseURL))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errkind.New(errkind.Invalid, op, "the server URL is not a valid http:// or https:// address; enter the full folder URL, e.g. https://cloud.example.com/remote.php/dav/files/me/davsync/")
+	}
+	if u.User != nil {
+		if username == "" {
+			username = u.User.Username()
+			password, _ = u.User.Password()
+		}
+		u.User = nil
+	}
+	u.RawQuery, u.Fragment, u.RawFragment, u.ForceQuery = "", "", "", false
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+		if u.RawPath != "" {
+			u.RawPath += "/"
+		}
+	}
+	c := &Client{
+		base: u, user: username, pass: password, t: t,
+		cfg: config{
+			timeout:     60 * time.Second,
+			maxAttempts: 4,
+			baseDelay:   500 * time.Millisecond,
+			maxDelay:    8 * time.Second,
+			maxWait:     30 * time.Second,
+			sleep:       sleepCtx,
+			now:         time.Now,
+			random:      func(b []byte) { _, _ = rand.Read(b) },
+			userAgent:   "davsync",
+			maxXML:      DefaultMaxXML,
+		},
+	}
+	for _, o := range opts {
+		o(&c.cfg)
+	}
+	if c.cfg.authState != nil && (username != "" || password != "") {
+		c.auth = authState{scheme: c.cfg.authState.Scheme, ch: *c.cfg.authState, restored: true}
+	}
+	c.baseStr = u.String()
+	c.basePath, _ = hrefPath(u.EscapedPath(), "/")
+	if !strings.HasSuffix(c.basePath, "/") {
+		c.basePath += "/"
+	}
+	return c, nil
+}
+
+// BaseURL returns the folder URL the client works in (without credentials).
+func (c *Client) BaseURL() string { return c.baseStr }
+
+// urlFor builds the escaped absolute URL of a clean relative path; dir adds
+// the trailing slash collections want (nginx refuses MKCOL without it).
+func (c *Client) urlFor(rel string, dir bool) string {
+	s := c.baseStr + escapePath(rel)
+	if dir && rel != "" {
+		s += "/"
+	}
+	return s
+}
+
+// requestTarget is the path?query part of an absolute URL, as it goes on
+// the request line (and into a Digest response).
+func requestTarget(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		rest := u[i+3:]
+		if j := strings.IndexByte(rest, '/'); j >= 0 {
+			u = rest[j:]
+		} else {
+			u = "/"
+		}
+	}
+	if i := strings.IndexByte(u, '#'); i >= 0 {
+		u = u[:i]
+	}
+	return u
+}
+
+func (c *Client) randomHex(n int) string {
+	b := make([]byte, n)
+	c.cfg.random(b)
+	return hex.EncodeToString(b)
+}
+
+// sentAuth describes the credentials one request carried, so that a 401 is
+// judged against what was sent, not against a state another concurrent
+// request may have updated since.
+type sentAuth struct {
+	scheme   string // "" when the request carried no credentials
+	nonce    string // the Digest nonce used
+	restored bool   // built from a state given with WithAuthState
+}
+
+// authorization returns the Authorization value for a request, or "" before
+// the server has asked for credentials (and no state was given).
+func (c *Client) authorization(method, u string) (string, sentAuth) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sent := sentAuth{scheme: c.auth.scheme, restored: c.auth.restored}
+	switch c.auth.scheme {
+	case "basic":
+		return basicAuth(c.user, c.pass), sent
+	case "digest":
+		c.auth.nc++
+		sent.nonce = c.auth.ch.Params["nonce"]
+		return digestAuth(c.auth.ch, c.user, c.pass, method, requestTarget(u), c.randomHex(16), c.auth.nc), sent
+	}
+	return "", sentAuth{}
+}
+
+// adopt takes the challenges of a 401 and reports whether retrying with new
+// credentials can help. It does not loop on a wrong password: with Basic, or
+// with a Digest nonce we already used and the server did not call stale, a
+// second 401 is final. A 401 to Digest credentials built from a restored
+// state (restored) always earns one retry with the new challenge: the
+// stored nonce may simply have expired, which says nothing about the
+// password.
+func (c *Client) adopt(chs []Challenge, sent sentAuth) bool {
+	ch, ok := pickChallenge(chs)
+	if !ok {
+		if len(chs) > 0 || sent.scheme != "" || (c.user == "" && c.pass == "") {
+			return false
+		}
+		// A 401 without any challenge breaks RFC 9110, but some proxies
+		// strip the header; Basic is what such setups expect.
+		ch = Challenge{Scheme: "basic", Params: map[string]string{}}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if sent.scheme != "" && ch.Scheme == sent.scheme && !(sent.restored && ch.Scheme == "digest") {
+		if ch.Scheme == "basic" {
+			return false
+		}
+		stale := strings.EqualFold(ch.Params["stale"], "true")
+		if !stale && ch.Params["nonce"] == sent.nonce {
+			return false
+		}
+	}
+	if ch.Scheme == c.auth.scheme && ch.Scheme == "digest" && ch.Params["nonce"] == c.auth.ch.Params["nonce"] && !c.auth.restored {
+		// A concurrent request already adopted this challenge: keep its
+		// nonce count running instead of restarting at 1.
+		return true
+	}
+	c.auth = authState{scheme: ch.Scheme, ch: ch}
+	return true
+}
+
+// send performs one logical request: it answers an authentication challenge
+// and follows the one redirect that is not a configuration problem (a
+// collection URL without its trailing slash). It returns every HTTP answer
+// as a Response and classifies transport failures as *errkind.Error.
+func (c *Client) send(ctx context.Context, op, method, u string, hdr map[string]string, body []byte) (*Response, error) {
+	authTries, slashRedirects := 0, 0
+	for {
+		h := make(map[string]string, len(hdr)+2)
+		for k, v := range hdr {
+			h[k] = v
+		}
+		if c.cfg.userAgent != "" {
+			h["User-Agent"] = c.cfg.userAgent
+		}
+		authz, sent := c.authorization(method, u)
+		if authz != "" {
+			h["Authorization"] = authz
+		}
+		resp, err := c.t.RoundTrip(ctx, &Request{Method: method, URL: u, Header: h, Body: body, Timeout: c.cfg.timeout})
+		if err != nil {
+			return nil, c.transportError(ctx, op, err)
+		}
+		if resp == nil {
+			return nil, errkind.New(errkind.Network, op, "the connection returned no answer; try again")
+		}
+		lowerHeaders(resp)
+		if n, ok := declaredLength(resp); ok && method != "HEAD" && resp.Status != 204 && resp.Status != 304 && n != int64(len(resp.Body)) {
+			// A transport that does not check Content-Length itself (or a
+			// proxy that cut the body) must not hand a truncated file to
+			// the sync cycle; as a network error it is retried.
+			return nil, errkind.New(errkind.Network, op, "the answer was cut short ("+itoa(len(resp.Body))+" of "+formatInt(n)+" bytes arrived); check the connection and try again")
+		}
+		if resp.Status == 401 && authTries < 2 {
+			if c.adopt(ParseWWWAuthenticate(resp.Header["www-authenticate"]), sent) {
+				authTries++
+				continue
+			}
+		}
+		if isRedirect(resp.Status) && slashRedirects == 0 && !strings.HasSuffix(u, "/") {
+			// Apache answers a collection URL without its slash with a
+			// redirect to the same path plus "/", naming its ServerName as
+			// the host (often not the address the user typed). Follow it on
+			// our own host; anything else is a configuration problem the
+			// user must see.
+			if loc := resolveRef(u, resp.Header["location"]); loc != "" && requestTarget(loc) == requestTarget(u)+"/" {
+				u += "/"
+				slashRedirects++
+				continue
+			}
+		}
+		return resp, nil
+	}
+}
+
+// declaredLength is the Content-Length of an answer whose body arrived as
+// sent (no content coding the transport may have undone).
+func declaredLength(r *Response) (int64, bool) {
+	cl := strings.TrimSpace(r.Header["content-length"])
+	if cl == "" || r.Header["content-encoding"] != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(cl, 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return n, true
+}
+
+func isRedirect(s int) bool { return s == 301 || s == 302 || s == 303 || s == 307 || s == 308 }
+
+// resolveRef resolves a Location header against the request URL.
+func resolveRef(base, ref string) string {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return ""
+	}
+	b, err := url.Parse(base)
+	if err != nil {
+		return ref
+	}
+	r, err := url.Parse(ref)
+	if err != nil {
+		return ref
+	}
+	return b.ResolveReference(r).String()
+}
+
+func lowerHeaders(r *Response) {
+	for k, v := range r.Header {
+		if lk := strings.ToLower(k); lk != k {
+			delete(r.Header, k)
+			if old, ok := r.Header[lk]; ok && old != "" {
+				v = old + ", " + v
+			}
+			r.Header[lk] = v
+		}
+	}
+	if r.Header == nil {
+		r.Header = map[string]string{}
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func formatInt(n int64) string { return strconv.FormatInt(n, 10) }
+
+// transportError classifies a failure that produced no HTTP answer.
+func (c *Client) transportError(ctx context.Context, op string, err error) error {
+	if ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return errkind.Wrap(errkind.Timeout, op, "the operation took too long and was stopped; try again, or check the connection to the server", err)
+		}
+		return errkind.Wrap(errkind.Canceled, op, "the operation was canceled", err)
+	}
+	cause := errkind.Message(err)
+	switch {
+	case errkind.Of(err) == errkind.Timeout || errors.Is(err, context.DeadlineExceeded):
+		return errkind.Wrap(errkind.Timeout, op, "the server did not answer in time ("+cause+"); check the connection or try again later", err)
+	case errkind.Of(err) == errkind.Canceled || errors.Is(err, context.Canceled):
+		return errkind.Wrap(errkind.Canceled, op, "the operation was canceled", err)
+	case errkind.Of(err) != errkind.Unknown && errkind.Of(err) != errkind.Network:
+		// The transport already knew better (e.g. too_large).
+		return errkind.Wrap(errkind.Of(err), op, cause, err)
+	}
+	return errkind.Wrap(errkind.Network, op, "could not reach the server at "+c.base.Host+" ("+cause+"); check the server URL and the network connection", err)
+}
+
+// retryableStatus lists answers after which the same request may succeed.
+func retryableStatus(s int) bool {
+	return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504
+}
+
+// do sends an idempotent request, retrying network failures and retryable
+// statuses with capped exponential backoff, honouring Retry-After. It
+// returns the last answer (whatever its status) or the last transport
+// error. Only methods whose repetition cannot change the outcome go through
+// do; PUT has its own loop (see Put).
+func (c *Client) do(ctx context.Context, op, method, u string, hdr map[string]string, body []byte) (*Response, int, error) {
+	var waited time.Duration
+	for attempt := 1; ; attempt++ {
+		resp, err := c.send(ctx, op, method, u, hdr, body)
+		if !c.shouldRetry(resp, err) || attempt >= c.cfg.maxAttempts {
+			return resp, attempt, err
+		}
+		d, ok := c.backoff(attempt, resp, waited)
+		if !ok {
+			return resp, attempt, err
+		}
+		if serr := c.cfg.sleep(ctx, d); serr != nil {
+			return nil, attempt, c.transportError(ctx, op, serr)
+		}
+		waited += d
+	}
+}
+
+func (c *Client) shouldRetry(resp *Response, err error) bool {
+	if err != nil {
+		k := errkind.Of(err)
+		return k == errkind.Network || k == errkind.Timeout
+	}
+	return retryableStatus(resp.Status)
+}
+
+// backoff returns how long to wait before the next attempt: base·2^(n-1)
+// capped at maxDelay, or the server's Retry-After if later. ok is false when
+// that would exceed the call's total wait budget.
+func (c *Client) backoff(attempt int, resp *Response, waited time.Duration) (time.Duration, bool) {
+	d := c.cfg.baseDelay
+	for i := 1; i < attempt && d < c.cfg.maxDelay; i++ {
+		d *= 2
+	}
+	if d > c.cfg.maxDelay {
+		d = c.cfg.maxDelay
+	}
+	if resp != nil {
+		now := c.cfg.now()
+		if t, ok := ParseRetryAfter(resp.Header["retry-after"], now); ok {
+			if ra := t.Sub(now); ra > d {
+				d = ra
+			}
+		}
+	}
+	if waited+d > c.cfg.maxWait {
+		return 0, false
+	}
+	return d, true
+}

@@ -1,0 +1,128 @@
+// Package httptransport is the native webdav.Transport, built on net/http.
+// It is for tests and command-line tools: the extension's wasm module uses
+// wasm/jsfetch instead and must never import this package (net/http would
+// triple its size).
+package httptransport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/webdav"
+)
+
+// DefaultMaxBody bounds a response body read into memory.
+const DefaultMaxBody = 512 << 20
+
+// Transport implements webdav.Transport with an http.Client that follows no
+// redirects (the webdav client reports them so the user can fix the URL),
+// keeps no cookies, and sends every body with a known length.
+type Transport struct {
+	// Client is the underlying client; New sets one up.
+	Client *http.Client
+	// MaxBody is the largest response body accepted (DefaultMaxBody if 0).
+	MaxBody int64
+}
+
+// New returns a Transport with sane connection timeouts.
+func New() webdav.Transport { return NewTransport() }
+
+// NewTransport is New with the concrete type, for callers that tune it.
+func NewTransport() *Transport {
+	rt := http.DefaultTransport.(*http.Transport).Clone()
+	rt.ResponseHeaderTimeout = 60 * time.Second
+	rt.ExpectContinueTimeout = 0
+	return &Transport{
+		Client: &http.Client{
+			Transport: rt,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			},
+		},
+	}
+}
+
+// RoundTrip sends one request and reads the whole answer.
+func (t *Transport) RoundTrip(ctx context.Context, r *webdav.Request) (*webdav.Response, error) {
+	if r.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.Timeout)
+		defer cancel()
+	}
+	var body io.Reader = http.NoBody
+	if len(r.Body) > 0 {
+		body = bytes.NewReader(r.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, body)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Invalid, "", "the request could not be built ("+err.Error()+"); check the server URL", err)
+	}
+	req.ContentLength = int64(len(r.Body))
+	for k, v := range r.Header {
+		if strings.EqualFold(k, "Host") {
+			req.Host = v
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	req.Header.Del("Expect")
+	resp, err := t.Client.Do(req)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer resp.Body.Close()
+	max := t.MaxBody
+	if max <= 0 {
+		max = DefaultMaxBody
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return nil, classify(err)
+	}
+	if int64(len(data)) > max {
+		return nil, errkind.New(errkind.TooLarge, "", "the server's answer is larger than "+itoa(max>>20)+" MiB; davsync does not read answers that large")
+	}
+	h := make(map[string]string, len(resp.Header))
+	for k, vs := range resp.Header {
+		h[strings.ToLower(k)] = strings.Join(vs, ", ")
+	}
+	if resp.Uncompressed {
+		// net/http removed gzip transfer coding; the length no longer applies.
+		delete(h, "content-length")
+	}
+	return &webdav.Response{Status: resp.StatusCode, Header: h, Body: data}, nil
+}
+
+// classify maps a net/http failure to Timeout or Network. The error text
+// names the URL, which never holds credentials (webdav.New strips them).
+func classify(err error) error {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return errkind.Wrap(errkind.Timeout, "", "no answer in time: "+err.Error(), err)
+	}
+	if errors.Is(err, context.Canceled) {
+		return errkind.Wrap(errkind.Canceled, "", "canceled", err)
+	}
+	return errkind.Wrap(errkind.Network, "", err.Error(), err)
+}
+
+func itoa(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}

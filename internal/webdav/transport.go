@@ -1,0 +1,44 @@
+package webdav
+
+import (
+	"context"
+	"time"
+)
+
+// Transport carries one HTTP request and returns the whole answer. It is the
+// only thing that differs between platforms: httptransport implements it with
+// net/http, wasm/jsfetch with the browser's fetch.
+//
+// A Transport must not follow redirects (the client reports them), must not
+// add credentials, cookies or cache validators of its own, must send Body
+// with a known length and no "Expect: 100-continue", and must honour
+// Request.Timeout and ctx. It returns an error only when no HTTP answer
+// arrived (or the body was cut short); any status, 4xx and 5xx included, is a
+// Response. Errors may be *errkind.Error of kind Network or Timeout; any
+// other error is treated as a network failure.
+type Transport interface {
+	RoundTrip(ctx context.Context, req *Request) (*Response, error)
+}
+
+// Request is one HTTP request as the client builds it.
+type Request struct {
+	Method string
+	// URL is absolute and already percent-encoded.
+	URL string
+	// Header holds the request headers (canonical or any case; one value each).
+	Header map[string]string
+	// Body is sent with Content-Length: len(Body). nil means no body.
+	Body []byte
+	// Timeout bounds the whole exchange, body included; 0 means no limit
+	// beyond ctx.
+	Timeout time.Duration
+}
+
+// Response is one HTTP answer.
+type Response struct {
+	Status int
+	// Header keys are lower-case; a header sent several times is joined
+	// with ", " (as fetch's Headers.get does).
+	Header map[string]string
+	Body   []byte
+}
