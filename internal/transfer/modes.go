@@ -1,0 +1,273 @@
+package transfer
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+
+	"github.com/davsync/davsync/internal/backup"
+	"github.com/davsync/davsync/internal/merge"
+	"github.com/tidwall/gjson"
+)
+
+// add puts in the file's records whose id this device has never seen.
+// Existing records are not touched and nothing is deleted, so add cannot
+// lose anything local; a tombstone here means the user deleted that record
+// on purpose, and add does not overrule that.
+func (p *planner) add(out, in *backup.Collection, name string) {
+	if in == nil {
+		return
+	}
+	for _, r := range in.Records {
+		if _, ok := out.Get(r.ID); ok {
+			p.skipped++
+			continue
+		}
+		if _, dead := out.Tombstone(r.ID); dead {
+			p.skipped++
+			p.deletedHere++
+			continue
+		}
+		if p.skipDups {
+			if lid, ok := p.index(name)[dupKey(r.Raw)]; ok && lid != r.ID {
+				p.skipped++
+				p.addDup(r, lid, true)
+				continue
+			}
+		}
+		out.Put(r)
+	}
+}
+
+// replace makes the collection hold exactly the file's records. Records
+// that change are re-stamped with merge.Edit at p.stamp, which is newer than
+// anything this device holds, and records the file lacks get tombstones at
+// p.stamp, so the replacement also wins when the result next syncs. The
+// replaced state is what the caller keeps for undo.
+func (p *planner) replace(out, in *backup.Collection) error {
+	if in == nil {
+		in = &backup.Collection{}
+	}
+	inIDs := make(map[string]bool, len(in.Records))
+	for _, r := range in.Records {
+		inIDs[r.ID] = true
+	}
+	for _, r := range slices.Clone(out.Records) {
+		if !inIDs[r.ID] {
+			out.Delete(r.ID, p.stamp)
+		}
+	}
+	for _, r := range in.Records {
+		old, ok := out.Get(r.ID)
+		switch {
+		case ok && bytes.Equal(old.Raw, r.Raw):
+			continue
+		case ok:
+			nr, err := merge.Edit(&old, r.Raw, p.stamp)
+			if err != nil {
+				return err
+			}
+			out.Put(nr)
+		default:
+			if t, dead := out.Tombstone(r.ID); dead && t.DeletedAt >= r.UpdatedAt {
+				// Deleted here after the file's version: revive it as a
+				// write made now, or the tombstone would win again.
+				nr, err := merge.Edit(nil, r.Raw, p.stamp)
+				if err != nil {
+					return err
+				}
+				out.Put(nr)
+				continue
+			}
+			out.Put(r)
+		}
+	}
+	for _, t := range in.Tombstones {
+		if !inIDs[t.ID] {
+			out.Delete(t.ID, t.DeletedAt)
+		}
+	}
+	return nil
+}
+
+// preferences applies a non-merge mode (or an All API Hub overlay) to the
+// preferences. Unchanged values keep the old object, time included.
+func (p *planner) preferences(mode Mode, cur backup.Preferences) backup.Preferences {
+	inP := p.in.doc.Preferences
+	var vals []byte
+	at := p.stamp
+	switch {
+	case mode == ModeAdd:
+		vals = overlay(cur.Values, inP.Values, true)
+	case mode == ModeReplace && !p.in.partialPrefs:
+		vals = slices.Clone(inP.Values)
+	case mode == ModeReplace:
+		vals = overlay(cur.Values, inP.Values, false)
+	case mode == ModeMerge && inP.UpdatedAt > cur.UpdatedAt:
+		// Partial preferences newer than ours: their keys win, ours stay.
+		vals, at = overlay(cur.Values, inP.Values, false), inP.UpdatedAt
+	default:
+		return cur
+	}
+	if bytes.Equal(vals, prefValues(cur.Values)) {
+		return cur
+	}
+	return backup.Preferences{UpdatedAt: max(at, cur.UpdatedAt+1), Values: vals}
+}
+
+func prefValues(v []byte) []byte {
+	if len(v) == 0 {
+		return []byte("{}")
+	}
+	return v
+}
+
+// overlay returns base with top's members laid over it (only those base
+// lacks when onlyMissing), keeping base's order and appending new members.
+// Both are compact JSON objects from backup.Parse.
+func overlay(base, top []byte, onlyMissing bool) []byte {
+	topVals := objectKeys(top)
+	out := make([]byte, 0, len(base)+len(top)+2)
+	out = append(out, '{')
+	seen := map[string]bool{}
+	n := 0
+	member := func(k, v string) {
+		if n > 0 {
+			out = append(out, ',')
+		}
+		n++
+		out = backup.AppendString(out, k)
+		out = append(out, ':')
+		out = append(out, v...)
+	}
+	gjson.ParseBytes(prefValues(base)).ForEach(func(k, v gjson.Result) bool {
+		seen[k.Str] = true
+		if t, ok := topVals[k.Str]; ok && !onlyMissing {
+			member(k.Str, t)
+		} else {
+			member(k.Str, v.Raw)
+		}
+		return true
+	})
+	gjson.ParseBytes(prefValues(top)).ForEach(func(k, v gjson.Result) bool {
+		if !seen[k.Str] {
+			member(k.Str, v.Raw)
+		}
+		return true
+	})
+	return append(out, '}')
+}
+
+// objectKeys maps a JSON object's member names to their raw values.
+func objectKeys(obj []byte) map[string]string {
+	m := map[string]string{}
+	gjson.ParseBytes(prefValues(obj)).ForEach(func(k, v gjson.Result) bool {
+		m[k.Str] = v.Raw
+		return true
+	})
+	return m
+}
+
+// countPrefs counts preference keys added, changed, removed and kept.
+func countPrefs(s *Section, before, after []byte) {
+	b, a := objectKeys(before), objectKeys(after)
+	for k, v := range a {
+		switch old, ok := b[k]; {
+		case !ok:
+			s.Added++
+		case old == v:
+			s.Unchanged++
+		default:
+			s.Updated++
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			s.Deleted++
+		}
+	}
+}
+
+// index maps the duplicate key of every record of the named collection on
+// this device (before the import) to its id.
+func (p *planner) index(name string) map[string]string {
+	if p.indexes == nil {
+		p.indexes = map[string]map[string]string{}
+	}
+	if m, ok := p.indexes[name]; ok {
+		return m
+	}
+	m := map[string]string{}
+	for _, r := range collection(p.local, name).Records {
+		if k := dupKey(r.Raw); k != "" {
+			if _, taken := m[k]; !taken {
+				m[k] = r.ID
+			}
+		}
+	}
+	p.indexes[name] = m
+	return m
+}
+
+// findDuplicates flags records the import adds whose key matches a record
+// that was here before and still is.
+func (p *planner) findDuplicates(out *backup.Document) {
+	for _, name := range out.Names() {
+		before := collection(p.local, name)
+		idx := p.index(name)
+		if len(idx) == 0 {
+			continue
+		}
+		for _, r := range out.Collections[name].Records {
+			if _, existed := before.Get(r.ID); existed {
+				continue
+			}
+			lid, ok := idx[dupKey(r.Raw)]
+			if !ok || lid == r.ID {
+				continue
+			}
+			if _, still := out.Collections[name].Get(lid); still {
+				p.addDup(r, lid, false)
+			}
+		}
+	}
+}
+
+func (p *planner) addDup(r backup.Record, existing string, skipped bool) {
+	p.nDups++
+	if len(p.dups) < MaxListedDuplicates {
+		rec := gjson.ParseBytes(r.Raw)
+		p.dups = append(p.dups, Duplicate{
+			ID: r.ID, ExistingID: existing, Skipped: skipped,
+			SiteURL: rec.Get("site_url").String(), Username: rec.Get("username").String(),
+		})
+	}
+}
+
+// dupKey is the normalised site_url and username of a record, "" when the
+// record has no site_url.
+func dupKey(raw []byte) string {
+	rec := gjson.ParseBytes(raw)
+	u := NormalizeURL(rec.Get("site_url").String())
+	if u == "" {
+		return ""
+	}
+	return u + "\x00" + strings.TrimSpace(rec.Get("username").String())
+}
+
+// NormalizeURL returns the form two site URLs are compared in for duplicate
+// detection: no scheme (nor a leading "//"), host lower-cased, trailing
+// slashes dropped, path, query and port kept as they are.
+func NormalizeURL(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.Index(s, "://"); i >= 0 && !strings.ContainsAny(s[:i], "/?#") {
+		s = s[i+3:]
+	}
+	s = strings.TrimPrefix(s, "//")
+	end := strings.IndexAny(s, "/?#")
+	if end < 0 {
+		end = len(s)
+	}
+	host, rest := strings.ToLower(s[:end]), s[end:]
+	return host + strings.TrimRight(rest, "/")
+}

@@ -1,0 +1,187 @@
+package transfer
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+
+	"github.com/davsync/davsync/internal/allapihub"
+	"github.com/davsync/davsync/internal/backup"
+	"github.com/davsync/davsync/internal/envelope"
+	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/transfer/jsonlimit"
+	"github.com/tidwall/gjson"
+)
+
+// MaxInputSize is the largest import davsync reads, before and after
+// decompression: about 30 times a 10,000-account document, and small enough
+// that a browser worker parsing it stays responsive.
+const MaxInputSize = 32 << 20
+
+// Sources of an import.
+const (
+	SourceDavsync   = "davsync"
+	SourceAllAPIHub = "all-api-hub"
+)
+
+const op = "import"
+
+// incoming is a file read and validated, ready to plan with.
+type incoming struct {
+	doc           *backup.Document
+	source        string
+	version       string
+	encrypted     bool
+	compressed    bool
+	hasRecords    bool // the file holds the record collections
+	hasPrefs      bool // the file holds preferences
+	partialPrefs  bool // preferences are a few keys to lay over local ones
+	report        *allapihub.Report
+	scopeFromFile Scope
+}
+
+func mib(n int) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// read detects what data is and validates all of it. Every error is one the
+// user can act on, and comes before anything could be applied.
+func read(data []byte, passphrase string, kdf envelope.KDF, now int64) (*incoming, error) {
+	if len(data) > MaxInputSize {
+		return nil, errkind.New(errkind.TooLarge, op, fmt.Sprintf(
+			"The file is %s; davsync imports files up to 32 MiB. Check that this is a davsync or All API Hub backup. Nothing was imported.", mib(len(data))))
+	}
+	data = bytes.TrimPrefix(bytes.TrimSpace(data), []byte("\xef\xbb\xbf"))
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return nil, errkind.New(errkind.BadDocument, op, "Nothing to import: the file or the pasted text is empty.")
+	}
+	data, err := unBase64(data)
+	if err != nil {
+		return nil, err
+	}
+	in := &incoming{source: SourceDavsync}
+	// At most: gzip, then the envelope, then gzip inside it (the sync file's
+	// layering); anything deeper is not something davsync writes.
+layers:
+	for layer := 0; layer < 3; layer++ {
+		switch {
+		case envelope.IsGzip(data):
+			if in.compressed && !in.encrypted {
+				return nil, notBackup()
+			}
+			plain, err := envelope.Gunzip(data, MaxInputSize)
+			if err != nil {
+				if errkind.Of(err) == errkind.TooLarge {
+					return nil, errkind.Wrap(errkind.TooLarge, op, "The file expands to more than 32 MiB; davsync imports files up to 32 MiB. Check that this is a davsync or All API Hub backup. Nothing was imported.", err)
+				}
+				return nil, err
+			}
+			data, in.compressed = bytes.TrimSpace(plain), true
+			continue
+		case envelope.IsEncrypted(data):
+			if in.encrypted {
+				return nil, notBackup()
+			}
+			plain, err := envelope.Open(data, passphrase, kdf)
+			if err != nil {
+				return nil, err
+			}
+			data, in.encrypted = bytes.TrimSpace(plain), true
+			continue
+		}
+		break layers
+	}
+	if err := checkJSON(data); err != nil {
+		return nil, err
+	}
+	root := gjson.ParseBytes(data)
+	if !root.IsObject() {
+		return nil, notBackup()
+	}
+	switch {
+	case root.Get("format").String() == backup.Format:
+		doc, err := backup.Parse(data)
+		if err != nil {
+			return nil, err
+		}
+		in.doc, in.version = doc, root.Get("version").Raw // the file's, before migration
+		in.hasRecords, in.hasPrefs = true, true
+		if raw, ok := doc.Extra[ScopeMember]; ok {
+			delete(doc.Extra, ScopeMember) // a marker of the file, not data to merge
+			switch s := Scope(gjson.ParseBytes(raw).String()); s {
+			case ScopeAccounts:
+				in.hasPrefs, in.scopeFromFile = false, s
+			case ScopePreferences:
+				in.hasRecords, in.scopeFromFile = false, s
+			}
+		}
+		return in, nil
+	case allapihub.IsEncrypted(data) || allapihub.IsBackup(data):
+		if in.encrypted {
+			return nil, notBackup() // davsync never wraps their files
+		}
+		res, err := allapihub.Read(data, passphrase, kdf, allapihub.Options{Now: now})
+		if err != nil {
+			return nil, err
+		}
+		doc, err := backup.Parse(res.Document)
+		if err != nil {
+			// The converter checks what it maps; this is what it could not
+			// (e.g. a time after the year 3000).
+			return nil, errkind.Wrap(errkind.Of(err), op, "The All API Hub backup cannot be imported: "+errkind.Message(err), err)
+		}
+		in.doc, in.source, in.version = doc, SourceAllAPIHub, res.Report.Version
+		in.encrypted = in.encrypted || res.Encrypted
+		in.hasRecords, in.hasPrefs, in.partialPrefs = res.HasAccounts, res.HasPreferences, true
+		in.report = &res.Report
+		return in, nil
+	}
+	return nil, notBackup()
+}
+
+// unBase64 accepts a gzip file that reached us as base64 text (a page that
+// reads files as data URLs, or a user pasting a compressed file): a
+// "data:...;base64," prefix is dropped, and text starting with "H4sI" (the
+// base64 of gzip's magic bytes) is decoded. Anything else is returned as is.
+func unBase64(data []byte) ([]byte, error) {
+	if bytes.HasPrefix(data, []byte("data:")) {
+		if i := bytes.Index(data, []byte(";base64,")); i >= 0 && i < 200 {
+			data = data[i+len(";base64,"):]
+		}
+	}
+	if !bytes.HasPrefix(data, []byte("H4sI")) {
+		return data, nil
+	}
+	clean := bytes.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == ' ' || r == '\t' {
+			return -1
+		}
+		return r
+	}, data)
+	out := make([]byte, base64.StdEncoding.DecodedLen(len(clean)))
+	n, err := base64.StdEncoding.Decode(out, clean)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.BadDocument, op, "The text looks like a compressed backup in base64 but is damaged or incomplete. Choose the file itself or copy all of it. Nothing was imported.", err)
+	}
+	return out[:n], nil
+}
+
+func notBackup() error {
+	return errkind.New(errkind.BadDocument, op, "The file is JSON but neither a davsync export nor an All API Hub backup. Pick a file exported by davsync or by All API Hub. Nothing was imported.")
+}
+
+// checkJSON bounds nesting with a linear scan, then validates the grammar.
+func checkJSON(data []byte) error {
+	switch jsonlimit.Scan(data, jsonlimit.MaxDepth) {
+	case jsonlimit.TooDeep:
+		return errkind.New(errkind.BadDocument, op, fmt.Sprintf(
+			"The file nests JSON more than %d levels deep, which no davsync or All API Hub backup does. Check that you picked the right file. Nothing was imported.", jsonlimit.MaxDepth))
+	case jsonlimit.Truncated:
+		if data[0] == '{' || data[0] == '[' {
+			return errkind.New(errkind.BadDocument, op, "The file ends in the middle of its JSON: it looks cut short (an incomplete download or copy). Get a complete copy and import it again. Nothing was imported.")
+		}
+	}
+	if !gjson.ValidBytes(data) {
+		return errkind.New(errkind.BadDocument, op, "The file is not JSON, so it is not a davsync or All API Hub backup (or it is damaged). Pick a file exported by davsync or by All API Hub. Nothing was imported.")
+	}
+	return nil
+}
