@@ -72,10 +72,17 @@ type Item struct {
 	Names []string `json:"names,omitempty"`
 }
 
+// validJSON bounds the nesting before gjson.Valid, which recurses once per
+// level: these checks run on untrusted input, and a file of millions of '['
+// would otherwise exhaust the stack and kill the worker.
+func validJSON(data []byte) bool {
+	return jsonlimit.Scan(data, jsonlimit.MaxDepth) != jsonlimit.TooDeep && gjson.ValidBytes(data)
+}
+
 // IsEncrypted reports whether data is All API Hub's encrypted envelope.
 func IsEncrypted(data []byte) bool {
 	data = bytes.TrimSpace(data)
-	if len(data) == 0 || data[0] != '{' || !gjson.ValidBytes(data) {
+	if len(data) == 0 || data[0] != '{' || !validJSON(data) {
 		return false
 	}
 	return gjson.GetBytes(data, "type").String() == EncryptedType
@@ -88,7 +95,7 @@ var sectionKeys = []string{"accounts", "preferences", "tagStore", "channelConfig
 // checks the shape only; Convert validates.
 func IsBackup(data []byte) bool {
 	data = bytes.TrimSpace(data)
-	if len(data) == 0 || data[0] != '{' || !gjson.ValidBytes(data) {
+	if len(data) == 0 || data[0] != '{' || !validJSON(data) {
 		return false
 	}
 	root := gjson.ParseBytes(data)
@@ -117,7 +124,9 @@ func Version(root gjson.Result) (string, error) {
 		return "1.0", nil
 	case gjson.String:
 	default:
-		return "", bad(fmt.Sprintf("its \"version\" is %s, not text like \"4.0\".", v.Raw))
+		// Clipped: the raw value may be megabytes of a hostile file, and
+		// the message ends up on the status page.
+		return "", bad(fmt.Sprintf("its \"version\" is %s, not text like \"4.0\".", clip(v.Raw)))
 	}
 	s := strings.TrimSpace(v.Str)
 	for _, known := range Versions {

@@ -347,7 +347,7 @@ func TestRefusals(t *testing.T) {
 		{"unknown version", `{"version":"banana","accounts":[]}`, errkind.BadDocument, `"banana" is not one davsync knows`},
 		{"numeric version", `{"version":4,"accounts":[]}`, errkind.BadDocument, `not text like "4.0"`},
 		{"not json", `{"accounts":[`, errkind.BadDocument, "not valid JSON"},
-		{"too deep", `{"accounts":` + strings.Repeat("[", 100000), errkind.BadDocument, "more than 64 levels"},
+		{"too deep", `{"accounts":` + strings.Repeat("[", 100000), errkind.BadDocument, "more than 512 levels"},
 		{"not an object", `[1,2]`, errkind.BadDocument, "not a JSON object"},
 		{"accounts wrong type", `{"version":"4.0","accounts":"x"}`, errkind.BadDocument, "neither a list nor an object"},
 		{"accounts.accounts wrong type", `{"version":"4.0","accounts":{"accounts":{}}}`, errkind.BadDocument, "accounts.accounts is not a list"},

@@ -150,6 +150,9 @@ func (d *Document) Clone() *Document {
 		Preferences: Preferences{UpdatedAt: d.Preferences.UpdatedAt, Values: slices.Clone(d.Preferences.Values)},
 	}
 	for name, c := range d.Collections {
+		if c == nil {
+			c = &Collection{} // as Collection(name) would make it
+		}
 		nc := &Collection{Records: make([]Record, len(c.Records)), Tombstones: slices.Clone(c.Tombstones)}
 		for i, r := range c.Records {
 			nc.Records[i] = Record{ID: r.ID, UpdatedAt: r.UpdatedAt, Raw: slices.Clone(r.Raw)}

@@ -201,6 +201,10 @@ func TestValidation(t *testing.T) {
 		{"account created_at", rec(`,"created_at":-1`), ErrBadTimestamp, errkind.BadDocument, `"created_at"`},
 		{"too deep", strings.Repeat("[", MaxDepth+1), ErrTooDeep, errkind.BadDocument, "levels deep"},
 		{"gzip damaged", "\x1f\x8b\x08\x00garbage", ErrCorruptGzip, errkind.BadDocument, "gzip"},
+		// Invalid UTF-8 is not JSON (RFC 8259); the page would see U+FFFD
+		// instead and could never name such an id again to edit or delete it.
+		{"invalid utf-8 id", doc("{\"id\":\"a\xff\",\"updated_at\":1}"), ErrNotJSON, errkind.BadDocument, "UTF-8"},
+		{"invalid utf-8 value", rec(",\"notes\":\"\xc3\""), ErrNotJSON, errkind.BadDocument, "UTF-8"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, err := Parse([]byte(tc.in))
@@ -305,6 +309,12 @@ func TestParseRecord(t *testing.T) {
 	}
 	if _, err := ParseRecord("accounts", []byte(`{"id":"a","updated_at":3,"tags":1}`)); !errors.Is(err, ErrWrongType) {
 		t.Fatalf("err = %v", err)
+	}
+	if _, err := ParseRecord("accounts", []byte("{\"id\":\"a\xff\",\"updated_at\":3}")); !errors.Is(err, ErrNotJSON) {
+		t.Fatalf("invalid UTF-8: err = %v", err)
+	}
+	if ValidJSON([]byte("\"\xff\"")) {
+		t.Fatal("ValidJSON accepted invalid UTF-8")
 	}
 }
 

@@ -3,6 +3,7 @@ package backup
 import (
 	"bytes"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 )
@@ -45,35 +46,13 @@ func AppendInt(b []byte, n int64) []byte { return strconv.AppendInt(b, n, 10) }
 // Compact appends src without the insignificant whitespace between tokens.
 // src must be valid JSON; strings are copied unchanged, so every value keeps
 // its bytes.
-func Compact(dst, src []byte) []byte {
-	inString, escaped := false, false
-	start := 0
-	for i, c := range src {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case ' ', '\t', '\n', '\r':
-			dst = append(dst, src[start:i]...)
-			start = i + 1
-		}
-	}
-	return append(dst, src[start:]...)
-}
+func Compact(dst, src []byte) []byte { return compact(dst, src) }
 
 // compactString is Compact for a string source (gjson's Raw), without
 // converting it to a byte slice first.
-func compactString(dst []byte, src string) []byte {
+func compactString(dst []byte, src string) []byte { return compact(dst, src) }
+
+func compact[S ~string | ~[]byte](dst []byte, src S) []byte {
 	inString, escaped := false, false
 	start := 0
 	for i := 0; i < len(src); i++ {
@@ -155,6 +134,9 @@ func tooDeep(data []byte) bool {
 	return deep
 }
 
-// ValidJSON reports whether data is valid JSON that nests at most MaxDepth
-// levels: the check to make before reading untrusted bytes with gjson.
-func ValidJSON(data []byte) bool { return !tooDeep(data) && gjson.ValidBytes(data) }
+// ValidJSON reports whether data is valid JSON, in UTF-8 (which gjson does
+// not check), that nests at most MaxDepth levels: the check to make before
+// reading untrusted bytes with gjson.
+func ValidJSON(data []byte) bool {
+	return !tooDeep(data) && gjson.ValidBytes(data) && utf8.Valid(data)
+}

@@ -18,6 +18,9 @@ import (
 func (d *Document) Marshal() []byte {
 	size := 256 + len(d.Preferences.Values)
 	for _, c := range d.Collections {
+		if c == nil {
+			continue
+		}
 		size += 64 + len(c.Tombstones)*48
 		for _, r := range c.Records {
 			size += len(r.Raw) + 1
@@ -38,8 +41,11 @@ func (d *Document) Marshal() []byte {
 		}
 		b = AppendString(b, name)
 		b = append(b, `:{"records":[`...)
-		c := d.Collections[name]
-		recs, tombs := c.Records, c.Tombstones
+		var recs []Record
+		var tombs []Tombstone
+		if c := d.Collections[name]; c != nil { // a nil entry is an empty collection
+			recs, tombs = c.Records, c.Tombstones
+		}
 		if !slices.IsSortedFunc(recs, cmpRecord) {
 			recs = slices.SortedStableFunc(slices.Values(recs), cmpRecord)
 		}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 )
@@ -45,6 +46,13 @@ func Parse(data []byte) (*Document, error) {
 	if !gjson.ValidBytes(data) {
 		return nil, bad(ErrNotJSON, "", "the file is not valid JSON (it may be damaged, or not a backup at all)")
 	}
+	// gjson does not check UTF-8. JSON must be UTF-8 (RFC 8259), and the
+	// pages see every string through JavaScript, which would turn a bad
+	// byte into U+FFFD: an id like that could never be named again to edit
+	// or delete its record.
+	if !utf8.Valid(data) {
+		return nil, bad(ErrNotJSON, "", notUTF8)
+	}
 	for {
 		root := gjson.ParseBytes(data)
 		if !root.IsObject() {
@@ -69,7 +77,7 @@ func Parse(data []byte) (*Document, error) {
 		}
 		if v > Version {
 			return nil, bad(ErrNewerVersion, "", "the file is version "+strconv.FormatInt(v, 10)+
-				" of the davsync format; this davsync reads versions up to "+strconv.Itoa(Version))
+				" of the davsync format; this davsync reads versions up to "+strconv.Itoa(Version)+": update davsync on this device to read it")
 		}
 		if v == Version {
 			return parseCurrent(data, top, spaced)
@@ -80,6 +88,8 @@ func Parse(data []byte) (*Document, error) {
 		spaced = true // whatever the migration wrote: compact every record
 	}
 }
+
+const notUTF8 = "the file is not valid UTF-8 text (it may be damaged, or saved in another encoding)"
 
 func tooLarge() error {
 	return bad(ErrTooLarge, "", "the document is larger than "+strconv.Itoa(MaxSize>>20)+" MiB")
@@ -283,6 +293,9 @@ func ParseRecord(collection string, raw []byte) (Record, error) {
 	if !gjson.ValidBytes(raw) {
 		return Record{}, bad(ErrNotJSON, collection+" record", "is not valid JSON")
 	}
+	if !utf8.Valid(raw) {
+		return Record{}, bad(ErrNotJSON, collection+" record", "is not valid UTF-8 text")
+	}
 	spec, _ := Spec(collection)
 	var arena []byte
 	var sc scratch
@@ -339,11 +352,13 @@ func parseRecord(v gjson.Result, spec CollectionSpec, arena *[]byte, sc *scratch
 	}
 	sc.reset()
 	var id, ua, ft gjson.Result
+	// dup is only meaningful with hasDup: "" is a valid member name.
 	var dup string
+	var hasDup bool
 	var fieldErr error
 	v.ForEach(func(k, val gjson.Result) bool {
 		if sc.add(k.Str) {
-			dup = k.Str
+			dup, hasDup = k.Str, true
 			return false
 		}
 		switch k.Str {
@@ -361,7 +376,7 @@ func parseRecord(v gjson.Result, spec CollectionSpec, arena *[]byte, sc *scratch
 		return true
 	})
 	switch {
-	case dup != "":
+	case hasDup:
 		return Record{}, badID(ErrDuplicateKey, id.Str, "the member "+strconv.Quote(dup)+" appears twice")
 	case !id.Exists() || id.Type == gjson.Null:
 		return Record{}, badField(ErrMissingID, `has no "id"`)
@@ -479,12 +494,13 @@ func (ms memberList) get(key string) gjson.Result {
 func members(obj gjson.Result, where string) (memberList, error) {
 	var ms memberList
 	var seen map[string]struct{}
-	var dup string
+	var dup string // only meaningful with hasDup: "" is a valid member name
+	var hasDup bool
 	obj.ForEach(func(k, v gjson.Result) bool {
 		if len(ms) < 16 {
 			for _, m := range ms {
 				if m.key == k.Str {
-					dup = k.Str
+					dup, hasDup = k.Str, true
 					return false
 				}
 			}
@@ -496,7 +512,7 @@ func members(obj gjson.Result, where string) (memberList, error) {
 				}
 			}
 			if _, ok := seen[k.Str]; ok {
-				dup = k.Str
+				dup, hasDup = k.Str, true
 				return false
 			}
 			seen[k.Str] = struct{}{}
@@ -504,7 +520,7 @@ func members(obj gjson.Result, where string) (memberList, error) {
 		ms = append(ms, member{k.Str, v})
 		return true
 	})
-	if dup != "" {
+	if hasDup {
 		msg := "the member " + strconv.Quote(dup) + " appears twice"
 		if where == "" {
 			return nil, badField(ErrDuplicateKey, msg)

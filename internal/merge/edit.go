@@ -38,32 +38,36 @@ func Edit(old *backup.Record, newRaw []byte, now int64) (backup.Record, error) {
 	root = gjson.ParseBytes(compact)
 
 	var id string
-	hasID := false
+	hasID, seenID := false, false
 	var fields []entry // the new record's fields in document order
-	dup := ""
+	// A set, not a scan of fields: a record may carry many thousands of
+	// fields (an import), and Edit must stay linear in its size.
+	inNew := map[string]struct{}{}
+	dup, hasDup := "", false // "" is a valid field name: hasDup says whether dup is set
 	root.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case backup.FieldID:
-			if hasID {
-				dup = k.Str
+			// Any second "id" is refused, whatever the first one's type:
+			// the record is written back member by member, and a record
+			// with two ids would make the whole document unreadable.
+			if seenID {
+				dup, hasDup = k.Str, true
 				return false
 			}
-			hasID = v.Type == gjson.String
-			id = v.Str
+			seenID, hasID, id = true, v.Type == gjson.String, v.Str
 		case backup.FieldUpdatedAt, backup.FieldFieldTimes:
 		default:
-			for _, f := range fields {
-				if f.key == k.Str {
-					dup = k.Str
-					return false
-				}
+			if _, ok := inNew[k.Str]; ok {
+				dup, hasDup = k.Str, true
+				return false
 			}
+			inNew[k.Str] = struct{}{}
 			fields = append(fields, entry{key: k.Str, val: v.Raw, has: true})
 		}
 		return true
 	})
 	switch {
-	case dup != "":
+	case hasDup:
 		return backup.Record{}, errkind.Wrap(errkind.Invalid, op, "the field "+strconv.Quote(dup)+" appears twice", backup.ErrDuplicateKey)
 	case !hasID || id == "":
 		return backup.Record{}, errkind.Wrap(errkind.Invalid, op, `the record has no string "id"`, backup.ErrMissingID)
@@ -100,7 +104,7 @@ func Edit(old *backup.Record, newRaw []byte, now int64) (backup.Record, error) {
 		times = append(times, entry{key: f.key, t: t})
 	}
 	for _, p := range prev.entries {
-		if slices.ContainsFunc(fields, func(f entry) bool { return f.key == p.key }) {
+		if _, ok := inNew[p.key]; ok {
 			continue
 		}
 		t := p.t // already removed: keep when
@@ -133,16 +137,7 @@ func Edit(old *backup.Record, newRaw []byte, now int64) (backup.Record, error) {
 	}
 	writeFT := func() {
 		sep()
-		b = append(b, `"_field_times":{`...)
-		for i, e := range times {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = backup.AppendString(b, e.key)
-			b = append(b, ':')
-			b = backup.AppendInt(b, e.t)
-		}
-		b = append(b, '}')
+		b = appendFieldTimes(b, times)
 		wroteFT = true
 	}
 	root.ForEach(func(k, v gjson.Result) bool {

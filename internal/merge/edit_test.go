@@ -2,6 +2,7 @@ package merge
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/davsync/davsync/internal/backup"
@@ -88,5 +89,45 @@ func TestEditErrors(t *testing.T) {
 				t.Fatalf("err = %v, want %v", err, tc.is)
 			}
 		})
+	}
+}
+
+// A second "id" after a non-string one used to be accepted and written
+// back twice, giving a record Parse refuses (the whole document with it).
+func TestEditRefusesSecondIDOfAnyType(t *testing.T) {
+	for _, raw := range []string{`{"id":1,"id":"a"}`, `{"id":null,"id":"a"}`, `{"id":"a","\u0069d":"b"}`} {
+		if _, err := Edit(nil, []byte(raw), 5); !errors.Is(err, backup.ErrDuplicateKey) {
+			t.Errorf("Edit(%s) err = %v, want ErrDuplicateKey", raw, err)
+		}
+	}
+}
+
+// Edit is linear in the number of fields: an imported record with 200k
+// fields used to take minutes (a field-by-field scan per field), which
+// hangs the worker. Run without -short only.
+func TestEditManyFields(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large record")
+	}
+	const n = 200_000
+	b := []byte(`{"id":"a"`)
+	for i := range n {
+		b = fmt.Appendf(b, `,"f%d":%d`, i, i)
+	}
+	b = append(b, '}')
+	old := edit(t, nil, string(b), 10)
+	b[len(b)-2] = '7' // change the last field's value
+	r := edit(t, &old, string(b), 20)
+	if _, err := backup.ParseRecord("accounts", r.Raw); err != nil {
+		t.Fatal(err)
+	}
+	if r.UpdatedAt != 20 {
+		t.Fatalf("updated_at %d", r.UpdatedAt)
+	}
+}
+
+func TestEditDuplicateEmptyKey(t *testing.T) {
+	if _, err := Edit(nil, []byte(`{"id":"a","":"","":[0]}`), 5); !errors.Is(err, backup.ErrDuplicateKey) {
+		t.Fatalf("err = %v, want ErrDuplicateKey", err)
 	}
 }

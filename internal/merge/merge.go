@@ -426,24 +426,27 @@ func chooseBytes(e state, spec backup.CollectionSpec, cand [2]*backup.Record) ba
 
 // count fills ch with what turning from into to changes, per collection.
 func count(from, to *backup.Document, ch Changes) {
-	for name, tc := range to.Collections {
-		fc := from.Collections[name]
-		var c Counts
-		var fr []backup.Record
-		if fc != nil {
-			fr = fc.Records
+	// A nil collection counts as empty (Document.Collection would create it).
+	records := func(c *backup.Collection) []backup.Record {
+		if c == nil {
+			return nil
 		}
+		return c.Records
+	}
+	for name, tc := range to.Collections {
+		var c Counts
+		fr, tr := records(from.Collections[name]), records(tc)
 		i, j := 0, 0
-		for i < len(fr) || j < len(tc.Records) {
+		for i < len(fr) || j < len(tr) {
 			switch {
-			case j == len(tc.Records) || i < len(fr) && fr[i].ID < tc.Records[j].ID:
+			case j == len(tr) || i < len(fr) && fr[i].ID < tr[j].ID:
 				c.Deleted++
 				i++
-			case i == len(fr) || tc.Records[j].ID < fr[i].ID:
+			case i == len(fr) || tr[j].ID < fr[i].ID:
 				c.Added++
 				j++
 			default:
-				if bytes.Equal(fr[i].Raw, tc.Records[j].Raw) {
+				if bytes.Equal(fr[i].Raw, tr[j].Raw) {
 					c.Unchanged++
 				} else {
 					c.Updated++
@@ -456,7 +459,7 @@ func count(from, to *backup.Document, ch Changes) {
 	}
 	for name, fc := range from.Collections {
 		if _, ok := to.Collections[name]; !ok {
-			ch[name] = Counts{Deleted: len(fc.Records)}
+			ch[name] = Counts{Deleted: len(records(fc))}
 		}
 	}
 	if from.Preferences.UpdatedAt == to.Preferences.UpdatedAt && bytes.Equal(prefBytes(from.Preferences), prefBytes(to.Preferences)) {

@@ -171,16 +171,24 @@ func build(s state, spec backup.CollectionSpec) []byte {
 	b = append(b, `,"updated_at":`...)
 	b = backup.AppendInt(b, s.ua)
 	if len(s.entries) > 0 {
-		b = append(b, `,"_field_times":{`...)
-		for i, e := range s.entries {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = backup.AppendString(b, e.key)
-			b = append(b, ':')
-			b = backup.AppendInt(b, e.t)
+		b = append(b, ',')
+		b = appendFieldTimes(b, s.entries)
+	}
+	return append(b, '}')
+}
+
+// appendFieldTimes appends the "_field_times" member: each entry's key and
+// time, in the order given (sorted by key, so equal states write equal
+// bytes).
+func appendFieldTimes(b []byte, entries []entry) []byte {
+	b = append(b, `"`+backup.FieldFieldTimes+`":{`...)
+	for i, e := range entries {
+		if i > 0 {
+			b = append(b, ',')
 		}
-		b = append(b, '}')
+		b = backup.AppendString(b, e.key)
+		b = append(b, ':')
+		b = backup.AppendInt(b, e.t)
 	}
 	return append(b, '}')
 }

@@ -34,9 +34,9 @@
 //   - Input above MaxInputSize (32 MiB), or gzip that expands beyond it, is
 //     errkind.TooLarge, refused before any parsing: "The file is 40.0 MiB;
 //     davsync imports files up to 32 MiB. ..."
-//   - Nesting deeper than jsonlimit.MaxDepth (64) is found by a linear byte
+//   - Nesting deeper than jsonlimit.MaxDepth (512, as backup.MaxDepth) is found by a linear byte
 //     scan before any recursive parser runs: errkind.BadDocument "The file
-//     nests JSON more than 64 levels deep, ..."
+//     nests JSON more than 512 levels deep, ..."
 //   - Input that ends inside a string or with unclosed brackets:
 //     errkind.BadDocument "The file ends in the middle of its JSON: it looks
 //     cut short ..."; anything else that is not JSON: "The file is not JSON

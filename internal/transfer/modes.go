@@ -13,11 +13,14 @@ import (
 // add puts in the file's records whose id this device has never seen.
 // Existing records are not touched and nothing is deleted, so add cannot
 // lose anything local; a tombstone here means the user deleted that record
-// on purpose, and add does not overrule that.
+// on purpose, and add does not overrule that. The new records are merged
+// into the sorted list in one pass: inserting them one by one would be
+// quadratic in a large import.
 func (p *planner) add(out, in *backup.Collection, name string) {
 	if in == nil {
 		return
 	}
+	var added []backup.Record
 	for _, r := range in.Records {
 		if _, ok := out.Get(r.ID); ok {
 			p.skipped++
@@ -35,59 +38,100 @@ func (p *planner) add(out, in *backup.Collection, name string) {
 				continue
 			}
 		}
-		out.Put(r)
+		added = append(added, r)
 	}
+	out.Records = mergeRecords(out.Records, added)
+}
+
+// mergeRecords returns the union of two lists sorted by id with no id in
+// both, still sorted.
+func mergeRecords(a, b []backup.Record) []backup.Record {
+	if len(b) == 0 {
+		return a
+	}
+	out := make([]backup.Record, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if a[0].ID < b[0].ID {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	out = append(out, a...)
+	return append(out, b...)
 }
 
 // replace makes the collection hold exactly the file's records. Records
 // that change are re-stamped with merge.Edit at p.stamp, which is newer than
 // anything this device holds, and records the file lacks get tombstones at
-// p.stamp, so the replacement also wins when the result next syncs. The
-// replaced state is what the caller keeps for undo.
+// p.stamp, so the replacement also wins when the result next syncs. A file
+// record whose id this device holds a tombstone for is re-stamped whole: a
+// field of it written before that deletion would otherwise be removed by
+// the next merge. The replaced state is what the caller keeps for undo.
+//
+// One walk over both sorted lists, so a large replace stays linear.
 func (p *planner) replace(out, in *backup.Collection) error {
 	if in == nil {
 		in = &backup.Collection{}
 	}
-	inIDs := make(map[string]bool, len(in.Records))
-	for _, r := range in.Records {
-		inIDs[r.ID] = true
-	}
-	for _, r := range slices.Clone(out.Records) {
-		if !inIDs[r.ID] {
-			out.Delete(r.ID, p.stamp)
-		}
-	}
-	for _, r := range in.Records {
-		old, ok := out.Get(r.ID)
+	have, want := out.Records, in.Records
+	recs := make([]backup.Record, 0, len(want))
+	tombs := slices.Clone(out.Tombstones)
+	for len(have) > 0 || len(want) > 0 {
 		switch {
-		case ok && bytes.Equal(old.Raw, r.Raw):
-			continue
-		case ok:
-			nr, err := merge.Edit(&old, r.Raw, p.stamp)
-			if err != nil {
-				return err
-			}
-			out.Put(nr)
-		default:
-			if t, dead := out.Tombstone(r.ID); dead && t.DeletedAt >= r.UpdatedAt {
-				// Deleted here after the file's version: revive it as a
-				// write made now, or the tombstone would win again.
+		case len(want) == 0 || len(have) > 0 && have[0].ID < want[0].ID:
+			tombs = append(tombs, backup.Tombstone{ID: have[0].ID, DeletedAt: p.stamp})
+			have = have[1:]
+		case len(have) == 0 || want[0].ID < have[0].ID:
+			r := want[0]
+			want = want[1:]
+			if _, dead := out.Tombstone(r.ID); dead {
 				nr, err := merge.Edit(nil, r.Raw, p.stamp)
 				if err != nil {
 					return err
 				}
-				out.Put(nr)
-				continue
+				r = nr
 			}
-			out.Put(r)
+			recs = append(recs, r)
+		default:
+			old, r := have[0], want[0]
+			have, want = have[1:], want[1:]
+			if !bytes.Equal(old.Raw, r.Raw) {
+				nr, err := merge.Edit(&old, r.Raw, p.stamp)
+				if err != nil {
+					return err
+				}
+				r = nr
+			}
+			recs = append(recs, r)
 		}
+	}
+	live := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		live[r.ID] = true
 	}
 	for _, t := range in.Tombstones {
-		if !inIDs[t.ID] {
-			out.Delete(t.ID, t.DeletedAt)
+		if !live[t.ID] {
+			tombs = append(tombs, t)
 		}
 	}
+	out.Records, out.Tombstones = recs, uniqueTombstones(tombs)
 	return nil
+}
+
+// uniqueTombstones sorts tombstones by id and keeps the newest of each id,
+// as Collection.Delete would.
+func uniqueTombstones(ts []backup.Tombstone) []backup.Tombstone {
+	slices.SortStableFunc(ts, func(a, b backup.Tombstone) int { return strings.Compare(a.ID, b.ID) })
+	out := ts[:0]
+	for _, t := range ts {
+		if k := len(out) - 1; k >= 0 && out[k].ID == t.ID {
+			out[k].DeletedAt = max(out[k].DeletedAt, t.DeletedAt)
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // preferences applies a non-merge mode (or an All API Hub overlay) to the

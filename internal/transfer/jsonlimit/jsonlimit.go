@@ -5,10 +5,13 @@
 // recurses once per nesting level) ever sees the input.
 package jsonlimit
 
-// MaxDepth is the nesting davsync accepts in any imported JSON. A davsync
-// document needs 5 levels, an All API Hub backup about 10; 64 leaves room
-// for deep unknown fields inside records and stops hostile input early.
-const MaxDepth = 64
+// MaxDepth is the nesting davsync accepts in any imported JSON. It equals
+// backup.MaxDepth (a test checks it): every document the sync file may hold
+// must import again from its export, so the import cannot be stricter. A
+// davsync document needs 5 levels and an All API Hub backup about 10; the
+// rest is room for unknown fields inside records, and the bound still stops
+// hostile input long before a recursive parser could exhaust the stack.
+const MaxDepth = 512
 
 // Problem is what Scan found wrong with the input; OK when nothing.
 type Problem int
