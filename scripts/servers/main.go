@@ -1,0 +1,130 @@
+// Command servers installs, starts and stops the real WebDAV servers the
+// contract tests use (see package serverctl for how each one runs).
+//
+//	go run ./scripts/servers install [NAME...]
+//	go run ./scripts/servers start [-dir DIR] [-json|-env] NAME...|all
+//	go run ./scripts/servers stop  [-dir DIR] NAME...|all
+//	go run ./scripts/servers env   [-dir DIR] NAME     (of a started server)
+//	go run ./scripts/servers names
+//
+// start prints one line per server, "NAME URL USER PASS", or with -json one
+// JSON object per line, or with -env the DAVSYNC_TEST_URL/USER/PASS (and
+// SERVER, DATA) assignments of the (single) server. The default
+// run directory is .run/servers in the repository.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/davsync/davsync/scripts/servers/serverctl"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	cmd := os.Args[1]
+	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
+	dir := fs.String("dir", "", "run directory (default: REPO/.run/servers)")
+	asJSON := fs.Bool("json", false, "print one JSON object per server")
+	asEnv := fs.Bool("env", false, "print DAVSYNC_TEST_URL/USER/PASS of the server")
+	_ = fs.Parse(os.Args[2:])
+	repo, err := serverctl.FindRepo(".")
+	if err != nil {
+		fail(err)
+	}
+	if *dir == "" {
+		*dir = filepath.Join(repo, ".run", "servers")
+	}
+	*dir, _ = filepath.Abs(*dir)
+	names := fs.Args()
+	if len(names) == 1 && names[0] == "all" || len(names) == 0 && (cmd == "install" || cmd == "stop") {
+		names = serverctl.Names()
+	}
+	opt := serverctl.Options{Repo: repo, RunDir: *dir}
+	switch cmd {
+	case "names":
+		for _, n := range serverctl.Names() {
+			fmt.Println(n)
+		}
+	case "install":
+		if err := serverctl.Install(repo, names, os.Stderr); err != nil {
+			fail(err)
+		}
+	case "start":
+		if len(names) == 0 {
+			usage()
+		}
+		if *asEnv && len(names) != 1 {
+			fail(fmt.Errorf("-env takes exactly one server"))
+		}
+		if err := os.MkdirAll(*dir, 0o755); err != nil {
+			fail(err)
+		}
+		// Ctrl-C while starting must not leave half the servers running.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		started, err := serverctl.StartAll(ctx, opt, names)
+		if err != nil {
+			for _, s := range started {
+				_ = serverctl.Stop(*dir, s.Name)
+			}
+			fail(err)
+		}
+		for _, s := range started {
+			print(s, *asJSON, *asEnv)
+		}
+	case "env":
+		if len(names) != 1 {
+			usage()
+		}
+		s, err := serverctl.Running(*dir, names[0])
+		if err != nil {
+			fail(err)
+		}
+		print(s, false, true)
+	case "stop":
+		bad := false
+		for _, n := range names {
+			if err := serverctl.Stop(*dir, n); err != nil {
+				fmt.Fprintln(os.Stderr, "servers:", err)
+				bad = true
+			}
+		}
+		if bad {
+			os.Exit(1)
+		}
+	default:
+		usage()
+	}
+}
+
+func print(s *serverctl.Server, asJSON, asEnv bool) {
+	switch {
+	case asJSON:
+		b, _ := json.Marshal(s)
+		fmt.Println(string(b))
+	case asEnv:
+		fmt.Printf("DAVSYNC_TEST_URL=%s\nDAVSYNC_TEST_USER=%s\nDAVSYNC_TEST_PASS=%s\nDAVSYNC_TEST_SERVER=%s\nDAVSYNC_TEST_DATA=%s\n", s.URL, s.User, s.Pass, s.Name, s.Data)
+	default:
+		fmt.Printf("%s %s %s %s\n", s.Name, s.URL, s.User, s.Pass)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, `usage: servers install [NAME...] | start [-dir DIR] [-json|-env] NAME...|all | stop [-dir DIR] [NAME...|all] | env [-dir DIR] NAME | names`)
+	fmt.Fprintln(os.Stderr, "servers:", serverctl.Names())
+	os.Exit(2)
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "servers:", err)
+	os.Exit(1)
+}
