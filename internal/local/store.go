@@ -1,0 +1,325 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strconv"
+	"sync"
+
+	"github.com/davsync/davsync/internal/backup"
+	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/hlc"
+)
+
+// The KV keys the Store owns. They are part of the persisted format: never
+// rename one, only add.
+const (
+	// keyDoc holds a one-line JSON header {"rev":..,"hlc":..} followed by the
+	// compact document. The header repeats keyMeta so that a KV that is not
+	// atomic across keys still yields a consistent (rev, document) pair.
+	keyDoc = "davsync.local.doc"
+	// keyMeta is the small {"rev":..,"hlc":..} record read on every call, so
+	// that checking "did anything change" never parses the document.
+	keyMeta = "davsync.local.meta"
+	// StatePrefix prefixes the device-state items (sync markers, status)
+	// written through State and Commit.State.
+	StatePrefix = "davsync.state."
+)
+
+type meta struct {
+	Rev int64 `json:"rev"`
+	HLC int64 `json:"hlc"`
+}
+
+// Store is the device's data: one backup document with a revision that grows
+// by one on every change, kept in a KV. It is safe for concurrent use; all
+// writes are serialised by one mutex and each is a single KV.Set call, so a
+// worker killed mid-write leaves either the old or the new state.
+//
+// The Store assumes it is the only writer of its keys (one service worker per
+// profile); a second Store on the same KV would be detected by the revision
+// check only within the same process.
+type Store struct {
+	kv    KV
+	clock *hlc.Clock
+
+	mu sync.Mutex
+	// cache of the stored state; valid when cacheRev == the stored revision.
+	cacheRev   int64
+	cacheBytes []byte // Marshal() of the stored document
+	cacheDoc   *backup.Document
+}
+
+// Open returns the Store kept in kv. A KV that holds nothing yields an empty
+// document at revision 0. The clock is advanced past the highest timestamp
+// the store has ever issued, so edits after a worker restart still sort after
+// the edits before it.
+func Open(ctx context.Context, kv KV, clock *hlc.Clock) (*Store, error) {
+	s := &Store{kv: kv, clock: clock}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, _, err := s.loadLocked(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Clock returns the hybrid logical clock that stamps this device's edits.
+func (s *Store) Clock() *hlc.Clock { return s.clock }
+
+// KV returns the KV the store keeps its data in.
+func (s *Store) KV() KV { return s.kv }
+
+// Load returns a private copy of the document and its revision.
+func (s *Store) Load(ctx context.Context) (*backup.Document, int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	doc, rev, err := s.loadLocked(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	return Clone(doc), rev, nil
+}
+
+// LoadBytes returns the document's compact bytes (backup.Marshal) and its
+// revision without handing out a parsed copy. The bytes must not be modified.
+func (s *Store) LoadBytes(ctx context.Context) ([]byte, int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, _, err := s.loadLocked(ctx); err != nil {
+		return nil, 0, err
+	}
+	return s.cacheBytes, s.cacheRev, nil
+}
+
+// Rev returns the current revision. It reads only the small meta item, so it
+// is cheap enough for every sync cycle.
+func (s *Store) Rev(ctx context.Context) (int64, error) {
+	m, err := s.kv.Get(ctx, keyMeta)
+	if err != nil {
+		return 0, storageErr("read the local revision", err)
+	}
+	var mt meta
+	if b, ok := m[keyMeta]; ok {
+		if err := json.Unmarshal(b, &mt); err != nil {
+			return 0, errkind.Wrap(errkind.Storage, "read local state", "the local revision record is damaged; reload the extension and sync again", err)
+		}
+	}
+	return mt.Rev, nil
+}
+
+// loadLocked returns the stored document (shared, not a copy) and revision,
+// re-reading the KV only when the stored revision moved.
+func (s *Store) loadLocked(ctx context.Context) (*backup.Document, int64, error) {
+	m, err := s.kv.Get(ctx, keyMeta)
+	if err != nil {
+		return nil, 0, storageErr("read the local state", err)
+	}
+	var mt meta
+	if b, ok := m[keyMeta]; ok {
+		if err := json.Unmarshal(b, &mt); err != nil {
+			return nil, 0, errkind.Wrap(errkind.Storage, "read local state", "the local revision record is damaged; reload the extension and sync again", err)
+		}
+	}
+	if s.cacheBytes != nil && mt.Rev == s.cacheRev {
+		if s.cacheDoc == nil {
+			doc, err := backup.Parse(s.cacheBytes)
+			if err != nil {
+				s.cacheBytes = nil
+				return nil, 0, errkind.Wrap(errkind.Storage, "read local state", "the stored document is damaged; restore a snapshot or import a backup", err)
+			}
+			s.cacheDoc = doc
+		}
+		return s.cacheDoc, s.cacheRev, nil
+	}
+	m, err = s.kv.Get(ctx, keyDoc)
+	if err != nil {
+		return nil, 0, storageErr("read the local document", err)
+	}
+	raw, ok := m[keyDoc]
+	if !ok {
+		doc := backup.New()
+		s.setCache(mt.Rev, doc.Marshal(), doc)
+		s.clock.Restore(mt.HLC)
+		return doc, mt.Rev, nil
+	}
+	nl := bytes.IndexByte(raw, '\n')
+	if nl < 0 {
+		return nil, 0, errkind.New(errkind.Storage, "read local state", "the stored document has no header; restore a snapshot or import a backup")
+	}
+	var hdr meta
+	if err := json.Unmarshal(raw[:nl], &hdr); err != nil {
+		return nil, 0, errkind.Wrap(errkind.Storage, "read local state", "the stored document header is damaged; restore a snapshot or import a backup", err)
+	}
+	body := raw[nl+1:]
+	doc, err := backup.Parse(body)
+	if err != nil {
+		return nil, 0, errkind.Wrap(errkind.Storage, "read local state", "the stored document is damaged; restore a snapshot or import a backup", err)
+	}
+	// The document's own header is authoritative: it was written in the same
+	// value as the document, so it cannot disagree with it.
+	s.setCache(hdr.Rev, body, doc)
+	s.clock.Restore(max(hdr.HLC, mt.HLC))
+	return doc, hdr.Rev, nil
+}
+
+func (s *Store) setCache(rev int64, b []byte, doc *backup.Document) {
+	s.cacheRev, s.cacheBytes, s.cacheDoc = rev, b, doc
+}
+
+// Update runs fn on a private copy of the document and stores the result as
+// the next revision. Updates are serialised. When fn returns an error nothing
+// is stored. When fn leaves the document byte-for-byte unchanged, nothing is
+// stored and the current revision is returned, so a no-op edit does not make
+// the next sync cycle upload.
+//
+// Why no edit is lost: fn always runs on the newest stored state while the
+// mutex is held, and the result is written with one atomic KV.Set together
+// with its revision; a concurrent sync cycle applies its merge only through
+// CompareAndSwap, which fails if this update landed first.
+func (s *Store) Update(ctx context.Context, fn func(doc *backup.Document) error) (int64, error) {
+	return s.UpdateWith(ctx, "", fn)
+}
+
+// UpdateWith is Update that, when undoLabel is not empty and the document
+// changes, keeps the previous state as an undo point named undoLabel (an
+// import, a restore).
+func (s *Store) UpdateWith(ctx context.Context, undoLabel string, fn func(doc *backup.Document) error) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, rev, err := s.loadLocked(ctx)
+	if err != nil {
+		return 0, err
+	}
+	doc := Clone(cur)
+	if err := fn(doc); err != nil {
+		return 0, err
+	}
+	_, newRev, err := s.commitLocked(ctx, rev, Commit{Doc: doc, UndoLabel: undoLabel})
+	return newRev, err
+}
+
+// Commit is what CommitIf writes in one atomic step.
+type Commit struct {
+	// Doc is the new document; nil keeps the current one (only State moves).
+	Doc *backup.Document
+	// UndoLabel, when set and the document changes, keeps the previous
+	// document as an undo point with this label ("sync", "import", ...).
+	UndoLabel string
+	// State holds device-state items (keys without StatePrefix) written in
+	// the same KV.Set as the document, for markers that must move with it.
+	State map[string][]byte
+}
+
+// CompareAndSwap stores doc as the next revision if the current revision is
+// still rev. It is how a sync cycle applies a merge computed from an older
+// read: when it fails (ok=false) the user edited meanwhile, and the cycle
+// re-merges against the new state instead of overwriting the edit.
+func (s *Store) CompareAndSwap(ctx context.Context, rev int64, doc *backup.Document) (ok bool, newRev int64, err error) {
+	return s.CommitIf(ctx, rev, Commit{Doc: doc})
+}
+
+// CommitIf is CompareAndSwap with an undo point and device-state items
+// written in the same atomic KV.Set.
+func (s *Store) CommitIf(ctx context.Context, rev int64, c Commit) (ok bool, newRev int64, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, cur, err := s.loadLocked(ctx)
+	if err != nil {
+		return false, 0, err
+	}
+	if cur != rev {
+		return false, cur, nil
+	}
+	return s.commitLocked(ctx, rev, c)
+}
+
+// commitLocked writes c on top of revision rev (already verified current).
+func (s *Store) commitLocked(ctx context.Context, rev int64, c Commit) (bool, int64, error) {
+	items := make(map[string][]byte, len(c.State)+4)
+	for k, v := range c.State {
+		items[StatePrefix+k] = v
+	}
+	newRev := rev
+	var body []byte
+	if c.Doc != nil {
+		body = c.Doc.Marshal()
+		if !bytes.Equal(body, s.cacheBytes) {
+			newRev = rev + 1
+		}
+	}
+	if newRev == rev {
+		if len(items) == 0 {
+			return true, rev, nil
+		}
+		if err := s.kv.Set(ctx, items); err != nil {
+			return false, rev, storageErr("save the sync state", err)
+		}
+		return true, rev, nil
+	}
+	if c.UndoLabel != "" {
+		if err := s.addUndoLocked(ctx, items, c.UndoLabel, rev); err != nil {
+			return false, rev, err
+		}
+	}
+	hdr, _ := json.Marshal(meta{Rev: newRev, HLC: s.clock.Last()})
+	val := make([]byte, 0, len(hdr)+1+len(body))
+	val = append(append(append(val, hdr...), '\n'), body...)
+	items[keyDoc] = val
+	items[keyMeta] = hdr
+	// One Set: the document, its revision, the clock, the undo point and the
+	// sync markers land together or not at all.
+	if err := s.kv.Set(ctx, items); err != nil {
+		return false, rev, storageErr("save the local document", err)
+	}
+	// The parsed cache is rebuilt from the stored bytes on the next Load, so
+	// it is exactly what a reload would read (and a cycle that never loads
+	// again does not pay for the parse).
+	s.setCache(newRev, body, nil)
+	return true, newRev, nil
+}
+
+// State reads device-state items (keys without StatePrefix). Missing keys are
+// absent from the result.
+func (s *Store) State(ctx context.Context, keys ...string) (map[string][]byte, error) {
+	full := make([]string, len(keys))
+	for i, k := range keys {
+		full[i] = StatePrefix + k
+	}
+	m, err := s.kv.Get(ctx, full...)
+	if err != nil {
+		return nil, storageErr("read the sync state", err)
+	}
+	out := make(map[string][]byte, len(m))
+	for k, v := range m {
+		out[k[len(StatePrefix):]] = v
+	}
+	return out, nil
+}
+
+// SetState writes device-state items (keys without StatePrefix) in one
+// atomic KV.Set, without touching the document.
+func (s *Store) SetState(ctx context.Context, items map[string][]byte) error {
+	full := make(map[string][]byte, len(items))
+	for k, v := range items {
+		full[StatePrefix+k] = v
+	}
+	if err := s.kv.Set(ctx, full); err != nil {
+		return storageErr("save the sync state", err)
+	}
+	return nil
+}
+
+func storageErr(what string, err error) error {
+	if errkind.Of(err) != errkind.Unknown {
+		return err
+	}
+	return errkind.Wrap(errkind.Storage, what, "the browser's local storage failed ("+err.Error()+"); free some disk space or reload the extension, then try again", err)
+}
+
+// Clone returns a deep copy of doc: mutating the copy, including the bytes of
+// its records, never changes doc.
+func Clone(doc *backup.Document) *backup.Document { return doc.Clone() }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,164 @@
+package sync
+
+import (
+	"sort"
+	"strconv"
+
+	"github.com/davsync/davsync/internal/backup"
+	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/merge"
+	"github.com/tidwall/gjson"
+)
+
+// maxExamples is how many records a preview names per side.
+const maxExamples = 5
+
+// trips reports whether affected of total records exceed the guard.
+func trips(set Settings, affected, total int) bool {
+	return set.GuardPercent >= 0 && total >= set.GuardMinRecords && affected*100 > set.GuardPercent*total
+}
+
+// guardFromMerge is the mass-change guard for a computed merge: deletions
+// on either side (and replacements when a whole side is replaced) above
+// the threshold hold the cycle before anything is written.
+func guardFromMerge(set Settings, opts CycleOptions, localDoc, remoteDoc *backup.Document, remoteExists bool, r *merge.Result) *Preview {
+	p := &Preview{Reason: "mass_change", Local: countsOf(r.Local), Remote: countsOf(r.Remote)}
+	hit := false
+	check := func(side string, ch merge.Changes, before *backup.Document) {
+		for _, name := range sortedNames(ch) {
+			if _, ok := backup.Spec(name); !ok {
+				continue // "preferences" and unknown pseudo-collections
+			}
+			c := ch[name]
+			total := c.Updated + c.Deleted + c.Unchanged
+			affected := c.Deleted
+			if opts.replaceSide {
+				affected += c.Updated
+			}
+			if trips(set, affected, total) {
+				hit = true
+				p.Examples = append(p.Examples, examples(side, name, before, r.Doc, opts.replaceSide)...)
+			}
+		}
+	}
+	check("local", r.Local, localDoc)
+	if remoteExists {
+		check("remote", r.Remote, remoteDoc)
+	}
+	if !hit {
+		return nil
+	}
+	p.Message = guardMessage(p)
+	return p
+}
+
+// guardFromBase is the guard for the local-only path: the remote still
+// holds the last synced state, whose records and times are the base.
+func guardFromBase(set Settings, opts CycleOptions, base merge.Base, doc *backup.Document) *Preview {
+	p := &Preview{Reason: "mass_change", Local: map[string]Counts{}, Remote: map[string]Counts{}}
+	hit := false
+	names := make([]string, 0, len(base))
+	for n := range base {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		ids := base[name]
+		col := doc.Collection(name)
+		var c Counts
+		for id, at := range ids {
+			r, ok := col.Get(id)
+			switch {
+			case !ok:
+				c.Deleted++
+			case r.UpdatedAt != at:
+				c.Updated++
+			default:
+				c.Unchanged++
+			}
+		}
+		c.Added = len(col.Records) - c.Updated - c.Unchanged
+		p.Remote[name] = c
+		affected := c.Deleted
+		if opts.replaceSide {
+			affected += c.Updated
+		}
+		if trips(set, affected, len(ids)) {
+			hit = true
+			var ex []Example
+			for id := range ids {
+				if _, ok := col.Get(id); !ok {
+					ex = append(ex, Example{Side: "remote", Collection: name, ID: id, Change: "deleted"})
+				}
+			}
+			sort.Slice(ex, func(i, j int) bool { return ex[i].ID < ex[j].ID })
+			if len(ex) > maxExamples {
+				ex = ex[:maxExamples]
+			}
+			p.Examples = append(p.Examples, ex...)
+		}
+	}
+	if !hit {
+		return nil
+	}
+	p.Message = guardMessage(p)
+	return p
+}
+
+func guardMessage(p *Preview) string {
+	del := 0
+	for _, c := range p.Local {
+		del += c.Deleted
+	}
+	rdel := 0
+	for _, c := range p.Remote {
+		rdel += c.Deleted
+	}
+	return "this sync would delete " + strconv.Itoa(del) + " record(s) on this device and " + strconv.Itoa(rdel) +
+		" on the server, more than the safety limit; nothing was changed. Review the preview and confirm to go ahead, or restore a snapshot."
+}
+
+// examples names up to maxExamples records of collection name that exist in
+// before and are gone (or, with replaced, changed) in after.
+func examples(side, name string, before, after *backup.Document, replaced bool) []Example {
+	var out []Example
+	b, a := before.Collection(name), after.Collection(name)
+	for _, r := range b.Records {
+		if len(out) >= maxExamples {
+			break
+		}
+		n, ok := a.Get(r.ID)
+		change := ""
+		switch {
+		case !ok:
+			change = "deleted"
+		case replaced && string(n.Raw) != string(r.Raw):
+			change = "replaced"
+		default:
+			continue
+		}
+		out = append(out, Example{Side: side, Collection: name, ID: r.ID, Name: recordName(r.Raw), Change: change})
+	}
+	return out
+}
+
+// recordName is what a person calls a record: its site or plain name.
+func recordName(raw []byte) string {
+	for _, f := range []string{"site_name", "name", "site_url", "url"} {
+		if v := gjson.GetBytes(raw, f); v.Type == gjson.String && v.Str != "" {
+			return v.Str
+		}
+	}
+	return ""
+}
+
+func sortedNames(ch merge.Changes) []string {
+	out := make([]string, 0, len(ch))
+	for n := range ch {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+var _ = errkind.NeedsConfirmation

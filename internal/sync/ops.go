@@ -1,0 +1,83 @@
+package sync
+
+import (
+	"context"
+
+	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/local"
+	"github.com/davsync/davsync/internal/webdav"
+)
+
+// Upload makes the remote a copy of this device's data now ("Upload
+// backup"): the remote's previous content is kept as a snapshot first,
+// whatever the hourly limit. The mass-change guard applies (opts.Confirm
+// runs it anyway).
+//
+// Why nothing is lost: replacing the remote is what the user asked for, and
+// the replaced file is first kept as a snapshot (the write fails if the
+// snapshot cannot be made), from which Snapshots/RestoreSnapshot bring it
+// back. Local data is not touched.
+func (e *Engine) Upload(ctx context.Context, opts CycleOptions) (*CycleResult, error) {
+	opts.strategy = strategyUploadOnly
+	opts.forceRead = true
+	opts.forceSnapshot = true
+	opts.replaceSide = true
+	return e.operate(ctx, opts)
+}
+
+// Download takes the server's data ("Download backup"). mode "merge" merges
+// it in (a full cycle that ignores the stored ETag); "replace" makes the
+// local data a copy of the remote, keeping the previous local state as an
+// undo point. The guard applies (opts.Confirm runs it anyway).
+//
+// Why nothing is lost: "replace" drops local edits by the user's choice, but
+// the local state before it is kept as an undo point ("download") in the
+// same atomic write, so Undo brings them back.
+func (e *Engine) Download(ctx context.Context, mode string, opts CycleOptions) (*CycleResult, error) {
+	switch mode {
+	case "merge":
+	case "replace":
+		opts.strategy = strategyDownloadOnly
+		opts.replaceSide = true
+		opts.undoLabel = "download"
+		// Replacing local with the server's copy is also how a stale device
+		// recovers, so it skips the stale check (not the guard).
+	default:
+		return nil, errkind.New(errkind.Invalid, "download", "mode must be \"merge\" or \"replace\"")
+	}
+	opts.forceRead = true
+	return e.operate(ctx, opts)
+}
+
+// UndoList returns the kept previous local states, newest first.
+func (e *Engine) UndoList(ctx context.Context) ([]local.UndoPoint, error) {
+	return e.store.UndoList(ctx)
+}
+
+// Undo restores undo point id locally (as new edits, itself undoable); the
+// next cycle uploads it, subject to the mass-change guard.
+func (e *Engine) Undo(ctx context.Context, id int64) (int64, error) {
+	if err := e.begin(); err != nil {
+		return 0, err
+	}
+	defer e.end()
+	return e.store.UndoRestore(ctx, id)
+}
+
+// CheckServer runs the WebDAV server check (Test Connection) for the
+// configured folder and returns its structured result.
+func (e *Engine) CheckServer(ctx context.Context) (*webdav.CheckResult, error) {
+	if err := e.begin(); err != nil {
+		return nil, err
+	}
+	defer e.end()
+	set, l, err := e.settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := e.clientFor(ctx, set, l)
+	if err != nil {
+		return nil, err
+	}
+	return cl.Check(ctx)
+}

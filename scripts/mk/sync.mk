@@ -1,0 +1,40 @@
+# sync.mk: the local store and the sync cycle (owner: sync).
+# Included by the Makefile; uses its GO and WASMPATH variables.
+#
+# test-go and test-wasm already run internal/local and internal/sync: the
+# unit tests, 1000 randomized multi-device schedules (60 under wasm/-short)
+# and the fault + concurrency suites through scripts/faultproxy against
+# golang.org/x/net/webdav in-process (with and without precondition support).
+# test-sync-servers adds the same fault suites against real Apache (honours
+# If-Match) and nginx (ignores it).
+
+TEST_SUITES   += test-sync-servers
+BENCH_TARGETS += bench-sync
+
+SOAK_SCHEDULES ?= 20000
+
+.PHONY: test-sync test-sync-servers soak bench-sync
+
+## test-sync: internal/local and internal/sync, natively and under wasm
+test-sync:
+	$(GO) test -count=1 ./internal/local/... ./internal/sync/...
+	GOOS=js GOARCH=wasm $(WASMPATH) $(GO) test -count=1 -short ./internal/local/... ./internal/sync/...
+
+## test-sync-servers: every fault kind through the fault proxy against Apache and nginx
+test-sync-servers: servers-install
+	DAVSYNC_SYNC_LISTED_ONLY=1 scripts/servers/with-server.sh apache,nginx \
+		$(GO) test -count=1 -timeout 20m -parallel 8 -run 'RealServer' ./internal/sync/
+
+## soak: many more randomized multi-device schedules (SOAK_SCHEDULES, new seeds each run)
+soak:
+	$(GO) test -count=1 -timeout 120m -run 'Randomized' ./internal/sync/ \
+		-args -schedules $(SOAK_SCHEDULES) -seedbase $$(date +%s)
+
+## bench-sync: requests and bytes per cycle (nothing/local/remote/both changed) and 10k-account cycle times,
+## in memory, against x/net webdav in-process, and against Apache and nginx
+bench-sync: servers-install
+	@mkdir -p .run
+	@scripts/servers/with-server.sh apache,nginx \
+		$(GO) test -count=1 -timeout 20m -run 'TestBenchTable' -v ./internal/sync/ -args -benchtable \
+		>.run/bench-sync.log 2>&1; status=$$?; grep -v '^=== \|^    [ab]: ' .run/bench-sync.log; exit $$status
+	$(GO) test -count=1 -run '^$$' -bench 'Cycle10k' -benchtime 10x ./internal/sync/
