@@ -1,0 +1,173 @@
+// The accounts page: list, search, add, edit, delete, tags; preferences.
+'use strict';
+
+const { t, send, errorText, toast, busy } = davsync;
+const $ = (id) => document.getElementById(id);
+
+let accounts = [];
+let editing = null; // the account being edited, or null when adding
+
+function tagsOf(a) {
+  return Array.isArray(a.tags) ? a.tags.filter((x) => typeof x === 'string') : [];
+}
+
+function matches(a, q) {
+  if (!q) return true;
+  const hay = [a.site_name, a.site_url, a.username, a.notes, ...tagsOf(a)]
+    .filter(Boolean).join(' ').toLowerCase();
+  return q.toLowerCase().split(/\s+/).every((w) => hay.includes(w));
+}
+
+function render() {
+  const box = $('list');
+  box.textContent = '';
+  const q = $('search').value.trim();
+  const shown = accounts.filter((a) => matches(a, q));
+  if (!shown.length) {
+    const p = document.createElement('p');
+    p.className = 'empty';
+    p.textContent = accounts.length ? t('noMatches') : t('noAccounts');
+    box.append(p);
+    return;
+  }
+  const tbl = document.createElement('table');
+  const head = tbl.createTHead().insertRow();
+  for (const key of ['siteName', 'accountUser', 'tags', '']) {
+    const th = document.createElement('th');
+    th.textContent = key ? t(key) : '';
+    if (!key) { const s = document.createElement('span'); s.className = 'visually-hidden'; s.textContent = t('actions'); th.append(s); }
+    head.append(th);
+  }
+  const body = tbl.createTBody();
+  for (const a of shown) {
+    const tr = body.insertRow();
+    tr.dataset.id = a.id;
+    const name = tr.insertCell();
+    const strong = document.createElement('div');
+    strong.textContent = a.site_name || t('unnamed');
+    name.append(strong);
+    if (a.site_url) {
+      const url = document.createElement('div');
+      url.className = 'muted';
+      url.textContent = a.site_url;
+      name.append(url);
+    }
+    tr.insertCell().textContent = a.username || '';
+    const tags = tr.insertCell();
+    for (const tag of tagsOf(a)) {
+      const s = document.createElement('span');
+      s.className = 'tag';
+      s.textContent = tag;
+      tags.append(s);
+    }
+    const act = tr.insertCell();
+    act.className = 'actions';
+    const edit = document.createElement('button');
+    edit.textContent = t('edit');
+    edit.setAttribute('aria-label', t('editNamed', a.site_name || ''));
+    edit.addEventListener('click', () => openEditor(a));
+    const del = document.createElement('button');
+    del.className = 'danger';
+    del.textContent = t('delete');
+    del.setAttribute('aria-label', t('deleteNamed', a.site_name || ''));
+    del.addEventListener('click', () => remove(del, a));
+    act.append(edit, del);
+  }
+  box.append(tbl);
+}
+
+async function load() {
+  try {
+    const r = await send('accounts.list');
+    accounts = r.accounts || [];
+    accounts.sort((x, y) => String(x.site_name || '').localeCompare(String(y.site_name || '')));
+    render();
+  } catch (e) {
+    toast($('listMsg'), errorText(e), true);
+  }
+}
+
+function openEditor(a) {
+  editing = a || null;
+  $('editorTitle').textContent = t(a ? 'editAccount' : 'addAccount');
+  $('f_site_name').value = a ? a.site_name || '' : '';
+  $('f_site_url').value = a ? a.site_url || '' : '';
+  $('f_username').value = a ? a.username || '' : '';
+  $('f_tags').value = a ? tagsOf(a).join(', ') : '';
+  $('f_notes').value = a ? a.notes || '' : '';
+  $('editMsg').textContent = '';
+  $('editor').showModal();
+  $('f_site_name').focus();
+}
+
+$('add').addEventListener('click', () => openEditor(null));
+$('cancelEdit').addEventListener('click', () => $('editor').close());
+
+$('editForm').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const name = $('f_site_name').value.trim();
+  if (!name) { $('editMsg').textContent = t('siteNameRequired'); $('f_site_name').focus(); return; }
+  // Start from the stored record so fields this page does not show survive.
+  const acc = editing ? JSON.parse(JSON.stringify(editing)) : {};
+  delete acc._field_times;
+  acc.site_name = name;
+  acc.site_url = $('f_site_url').value.trim();
+  acc.username = $('f_username').value.trim();
+  acc.tags = [...new Set($('f_tags').value.split(',').map((s) => s.trim()).filter(Boolean))];
+  acc.notes = $('f_notes').value;
+  busy($('saveAccount'), async () => {
+    try {
+      await send('accounts.put', { account: acc });
+      $('editor').close();
+      toast($('listMsg'), t('accountSaved'));
+      await load();
+    } catch (e) {
+      $('editMsg').textContent = errorText(e);
+    }
+  });
+});
+
+async function remove(btn, a) {
+  if (!window.confirm(t('confirmDelete', a.site_name || ''))) return;
+  await busy(btn, async () => {
+    try {
+      await send('accounts.delete', { id: a.id });
+      toast($('listMsg'), t('accountDeleted'));
+      await load();
+    } catch (e) { toast($('listMsg'), errorText(e), true); }
+  });
+}
+
+$('search').addEventListener('input', render);
+
+// ---- preferences -------------------------------------------------------------
+let prefs = {};
+async function loadPrefs() {
+  try {
+    const { values } = await send('preferences.get');
+    prefs = values || {};
+  } catch (e) { prefs = {}; }
+  $('theme').value = prefs.theme || 'system';
+  $('language').value = prefs.language || 'auto';
+}
+
+$('theme').addEventListener('change', () => davsync.applyTheme($('theme').value));
+$('savePrefs').addEventListener('click', () => busy($('savePrefs'), async () => {
+  const values = Object.assign({}, prefs, { theme: $('theme').value, language: $('language').value });
+  try {
+    await send('preferences.save', { values });
+    prefs = values;
+    davsync.applyTheme(values.theme);
+    await davsync.applyLanguage(values.language);
+    davsync.translate();
+    render();
+    toast($('prefsMsg'), t('saved'));
+  } catch (e) { toast($('prefsMsg'), errorText(e), true); }
+}));
+
+// Another page or a sync may change the data: reload after each cycle.
+chrome.runtime.onMessage.addListener((msg) => {
+  if (msg && msg.type === 'sync.status' && msg.status && msg.status.state !== 'syncing') load();
+});
+
+davsync.init().then(() => { load(); loadPrefs(); });

@@ -1,0 +1,172 @@
+// Shared by every davsync page: messages to the worker, translated strings,
+// theme, and status formatting. Plain script, no modules, no bundler.
+'use strict';
+
+const davsync = (() => {
+  let override = null; // messages of the language chosen in preferences, if any
+
+  /** Translated string for key; $1.. replaced by subs. */
+  function t(key, ...subs) {
+    let s = '';
+    if (override && override[key]) {
+      s = override[key].message.replace(/\$(\d)/g, (_, n) => subs[n - 1] ?? '');
+    } else {
+      s = chrome.i18n.getMessage(key, subs.map(String));
+    }
+    return s || key;
+  }
+
+  /** Fills every data-i18n* attribute below root. */
+  function translate(root = document) {
+    for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+    for (const el of root.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
+    for (const el of root.querySelectorAll('[data-i18n-aria-label]')) el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel));
+    for (const el of root.querySelectorAll('[data-i18n-title]')) el.title = t(el.dataset.i18nTitle);
+    if (root === document) {
+      const title = document.querySelector('title[data-i18n]');
+      if (title) document.title = t(title.dataset.i18n);
+    }
+  }
+
+  /** Sends one protocol message; resolves with the reply, throws {kind, message} on failure. */
+  async function send(method, params) {
+    let reply;
+    try {
+      reply = await chrome.runtime.sendMessage({ method, params: params || {} });
+    } catch (e) {
+      throw { kind: 'unknown', message: String(e && e.message || e) };
+    }
+    if (!reply) throw { kind: 'unknown', message: t('errNoReply') };
+    if (!reply.ok) throw reply.error;
+    return reply;
+  }
+
+  /** A user-facing sentence for an error: the translated kind, then Go's message. */
+  function errorText(err) {
+    if (!err) return '';
+    const kind = err.kind || 'unknown';
+    const head = chrome.i18n.getMessage('kind_' + kind) || (override && override['kind_' + kind] && override['kind_' + kind].message) || '';
+    return head ? head + ' — ' + (err.message || '') : (err.message || kind);
+  }
+
+  function applyTheme(theme) {
+    const root = document.documentElement;
+    if (theme === 'light' || theme === 'dark') root.dataset.theme = theme;
+    else delete root.dataset.theme;
+    try { localStorage.setItem('davsync.theme', theme || 'system'); } catch (e) { /* private mode */ }
+  }
+
+  async function applyLanguage(lang) {
+    try { localStorage.setItem('davsync.lang', lang || ''); } catch (e) { /* ignore */ }
+    override = null;
+    if (lang && lang !== 'auto') {
+      try {
+        const r = await fetch(chrome.runtime.getURL('_locales/' + lang + '/messages.json'));
+        if (r.ok) override = await r.json();
+      } catch (e) { override = null; }
+      document.documentElement.lang = lang.replace('_', '-');
+    } else {
+      document.documentElement.lang = chrome.i18n.getUILanguage();
+    }
+  }
+
+  /** Theme and language from preferences, cached so the page does not flash. */
+  async function init() {
+    let cached = 'system';
+    try { cached = localStorage.getItem('davsync.theme') || 'system'; } catch (e) { /* ignore */ }
+    applyTheme(cached);
+    let lang = '';
+    try { lang = localStorage.getItem('davsync.lang') || ''; } catch (e) { /* ignore */ }
+    await applyLanguage(lang);
+    translate();
+    try {
+      const { values } = await send('preferences.get');
+      const v = values || {};
+      applyTheme(v.theme);
+      if ((v.language || '') !== lang) { await applyLanguage(v.language); translate(); }
+    } catch (e) { /* defaults stay */ }
+  }
+
+  function fmtTime(ms) {
+    if (!ms) return t('never');
+    return new Date(ms).toLocaleString(document.documentElement.lang || undefined);
+  }
+
+  /** "3 added, 1 updated" for a Changes map {collection: {added, updated, deleted}}. */
+  function fmtChanges(changes) {
+    if (!changes) return '';
+    let a = 0, u = 0, d = 0;
+    for (const c of Object.values(changes)) { a += c.added || 0; u += c.updated || 0; d += c.deleted || 0; }
+    if (!a && !u && !d) return t('noChanges');
+    return t('changesSummary', a, u, d);
+  }
+
+  /** Renders a status object into the element (role=status keeps it announced). */
+  function renderStatus(el, status) {
+    el.textContent = '';
+    if (!status) return;
+    const line = document.createElement('div');
+    line.className = 'status-line';
+    if (status.state === 'syncing') {
+      const sp = document.createElement('span');
+      sp.className = 'spinner';
+      sp.setAttribute('aria-hidden', 'true');
+      line.append(sp, t('statusSyncing'));
+    } else if (!status.configured) {
+      line.append(t('statusNotConfigured'));
+    } else if (status.error) {
+      line.classList.add('error');
+      line.append(errorText(status.error));
+    } else {
+      line.append(t('statusIdle'));
+    }
+    const last = document.createElement('div');
+    last.className = 'muted';
+    last.textContent = t('lastSync') + ': ' + fmtTime(status.lastSync);
+    el.append(line, last);
+    if (status.lastChanges && !status.error && status.state !== 'syncing') {
+      const ch = document.createElement('div');
+      ch.className = 'muted';
+      ch.textContent = t('lastChangesLocal') + ': ' + fmtChanges(status.lastChanges.local) + '; ' +
+        t('lastChangesRemote') + ': ' + fmtChanges(status.lastChanges.remote);
+      el.append(ch);
+    }
+    if (status.preview && status.preview.message) {
+      // What a held cycle would do, so the user can confirm knowingly.
+      const pv = document.createElement('div');
+      pv.className = 'warn';
+      pv.textContent = t('previewWould') + ' ' + t('lastChangesLocal') + ': ' + fmtChanges(status.preview.local) +
+        '; ' + t('lastChangesRemote') + ': ' + fmtChanges(status.preview.remote);
+      el.append(pv);
+    }
+    if (status.conflicts > 0) {
+      const c = document.createElement('div');
+      c.className = 'warn';
+      c.textContent = t('conflictsPending', status.conflicts);
+      el.append(c);
+    }
+  }
+
+  /** Calls fn(status) now and on every status broadcast from the worker. */
+  function watchStatus(fn) {
+    chrome.runtime.onMessage.addListener((msg) => {
+      if (msg && msg.type === 'sync.status') fn(msg.status);
+    });
+    send('sync.status').then((r) => fn(r.status)).catch(() => {});
+  }
+
+  /** Shows a transient message in a live region. */
+  function toast(el, text, isError) {
+    el.textContent = text;
+    el.classList.toggle('error', !!isError);
+  }
+
+  /** Disables a button while fn runs, so a double click cannot run it twice. */
+  async function busy(btn, fn) {
+    btn.disabled = true;
+    btn.setAttribute('aria-busy', 'true');
+    try { return await fn(); } finally { btn.disabled = false; btn.removeAttribute('aria-busy'); }
+  }
+
+  return { t, translate, send, errorText, init, applyTheme, applyLanguage, fmtTime, fmtChanges, renderStatus, watchStatus, toast, busy };
+})();

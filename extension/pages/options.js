@@ -1,0 +1,461 @@
+// The Import/Export page: settings, test, sync, backup, snapshots,
+// conflicts, export, import with preview, undo. Every action is one protocol
+// message to the worker (see ../PROTOCOL.md).
+'use strict';
+
+const { t, send, errorText, toast, busy } = davsync;
+const $ = (id) => document.getElementById(id);
+
+// ---- confirmation dialog -------------------------------------------------
+function confirmDialog(text) {
+  const dlg = $('confirm');
+  $('confirmText').textContent = text;
+  return new Promise((resolve) => {
+    const done = (v) => { dlg.close(); $('confirmYes').onclick = $('confirmNo').onclick = null; resolve(v); };
+    $('confirmYes').onclick = () => done(true);
+    $('confirmNo').onclick = () => done(false);
+    dlg.oncancel = () => done(false);
+    dlg.showModal();
+    $('confirmNo').focus();
+  });
+}
+
+// ---- settings --------------------------------------------------------------
+let loaded = null;
+
+// Fields the user typed into before the stored settings arrived: the first
+// load must not overwrite them.
+const touched = new Set();
+document.getElementById('settingsForm').addEventListener('input', (ev) => touched.add(ev.target.id));
+
+async function loadSettings() {
+  const { settings } = await send('settings.get');
+  loaded = settings;
+  const set = (id, prop, v) => { if (!touched.has(id)) $(id)[prop] = v; };
+  set('url', 'value', settings.url || '');
+  set('username', 'value', settings.username || '');
+  set('password', 'value', '');
+  $('password').placeholder = settings.passwordSet ? t('passwordKept') : '';
+  set('strategy', 'value', settings.strategy || 'merge');
+  set('intervalMinutes', 'value', settings.intervalMinutes || 60);
+  set('snapshotsKeep', 'value', settings.snapshotsKeep ?? 5);
+  set('autoSync', 'checked', !!settings.autoSync);
+  set('syncOnStartup', 'checked', !!settings.syncOnStartup);
+  set('compress', 'checked', !!settings.compress);
+  set('notify', 'checked', settings.notify !== false);
+  const enc = settings.encryption || {};
+  set('encEnabled', 'checked', !!enc.enabled);
+  set('encRemember', 'checked', enc.remember !== false);
+  set('passphrase', 'value', '');
+  $('passphrase').placeholder = enc.passphraseSet ? t('passphraseKept') : t('passphrase');
+}
+
+function formSettings() {
+  const s = {
+    url: $('url').value.trim(),
+    username: $('username').value.trim(),
+    strategy: $('strategy').value,
+    intervalMinutes: Number($('intervalMinutes').value) || 60,
+    snapshotsKeep: Number($('snapshotsKeep').value),
+    autoSync: $('autoSync').checked,
+    syncOnStartup: $('syncOnStartup').checked,
+    compress: $('compress').checked,
+    notify: $('notify').checked,
+    encryption: { enabled: $('encEnabled').checked, remember: $('encRemember').checked },
+  };
+  // An empty field keeps the stored secret; the page never sees it.
+  if ($('password').value) s.password = $('password').value;
+  if ($('passphrase').value) s.encryption.passphrase = $('passphrase').value;
+  return s;
+}
+
+/** The match pattern for the server's origin (ports are not part of patterns). */
+function originPattern(url) {
+  try {
+    const u = new URL(url);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') return null;
+    return u.protocol + '//' + u.hostname + '/*';
+  } catch (e) { return null; }
+}
+
+$('settingsForm').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const s = formSettings();
+  // Ask for the host permission first, inside the click: a prompt may only
+  // open from a user gesture. It resolves at once if already granted.
+  const pattern = originPattern(s.url);
+  const perm = pattern ? chrome.permissions.request({ origins: [pattern] }).catch(() => false) : Promise.resolve(true);
+  busy($('save'), async () => {
+    try {
+      const before = loaded && loaded.encryption;
+      await send('settings.save', { settings: s });
+      touched.clear();
+      const encChanged = !before || before.enabled !== s.encryption.enabled || !!s.encryption.passphrase;
+      toast($('settingsMsg'), t('saved') + (encChanged && s.url ? ' ' + t('encryptionNextWrite') : ''));
+      await loadSettings();
+    } catch (e) {
+      toast($('settingsMsg'), errorText(e), true);
+      return;
+    }
+    perm.then((granted) => {
+      if (!granted) toast($('settingsMsg'), t('permissionDenied'), true);
+    });
+  });
+});
+
+for (const btn of document.querySelectorAll('button.reveal')) {
+  btn.addEventListener('click', () => {
+    const input = $(btn.dataset.target);
+    const show = input.type === 'password';
+    input.type = show ? 'text' : 'password';
+    btn.setAttribute('aria-pressed', String(show));
+    btn.textContent = t(show ? 'hide' : 'show');
+  });
+}
+
+// ---- test connection -------------------------------------------------------
+/** The server check (webdav.CheckResult) in plain words, one line per finding. */
+function renderCheck(check) {
+  const box = $('checkResult');
+  box.textContent = '';
+  const list = document.createElement('ul');
+  list.className = 'checks';
+  const add = (text, cls) => {
+    const li = document.createElement('li');
+    if (cls) li.className = cls;
+    li.textContent = text;
+    list.append(li);
+  };
+  add(t(check.credentials_ok ? 'chkLoginOk' : 'chkLoginBad'), check.credentials_ok ? '' : 'bad');
+  if (check.credentials_ok) {
+    const folder = { exists: ['chkFolderExists', ''], created: ['chkFolderCreated', ''], missing: ['chkFolderMissing', 'bad'], not_a_folder: ['chkFolderIsFile', 'bad'] }[check.folder];
+    if (folder) add(t(folder[0]), folder[1]);
+    add(t(check.can_write ? 'chkWriteOk' : 'chkWriteBad'), check.can_write ? '' : 'bad');
+    if (check.can_write) add(t(check.can_delete ? 'chkDeleteOk' : 'chkDeleteBad'), check.can_delete ? '' : 'warn');
+    if (check.can_write) add(t(check.strategy === 'conditional' ? 'chkConditional' : 'chkVerify'), check.strategy === 'conditional' ? '' : 'warn');
+    if (check.clock_known && Math.abs(check.clock_offset_ms) > 60000) add(t('chkClock', Math.round(check.clock_offset_ms / 1000)), 'warn');
+  }
+  for (const w of check.warnings || []) add(w, 'warn');
+  if (check.error) add(check.error, 'bad');
+  if (check.server) {
+    const p = document.createElement('p');
+    p.className = 'muted';
+    p.textContent = t('chkServer', check.server);
+    box.append(list, p);
+  } else box.append(list);
+}
+
+$('test').addEventListener('click', () => busy($('test'), async () => {
+  toast($('settingsMsg'), t('testing'));
+  $('checkResult').textContent = '';
+  try {
+    // Test what is in the form, saved or not, so a typo can be fixed first.
+    const { check } = await send('webdav.test', { settings: formSettings() });
+    const good = check && check.ok;
+    toast($('settingsMsg'), good ? t('testOk') : t('testProblems'), !good);
+    $('settingsMsg').classList.toggle('okc', !!good);
+    renderCheck(check || {});
+  } catch (e) {
+    $('settingsMsg').classList.remove('okc');
+    toast($('settingsMsg'), t('testFailed') + ' ' + errorText(e), true);
+  }
+}));
+
+// ---- status and sync -------------------------------------------------------
+function onStatus(status) {
+  davsync.renderStatus($('status'), status);
+  $('confirmSync').hidden = !(status && status.error && status.error.kind === 'needs_confirmation');
+  if (status && status.state !== 'syncing') { loadConflicts(); loadUndo(); }
+}
+davsync.watchStatus(onStatus);
+
+async function syncAction(btn, method, params, msgEl) {
+  await busy(btn, async () => {
+    toast(msgEl, t('working'));
+    try {
+      const r = await send(method, params);
+      const res = r.result || {};
+      toast(msgEl, t('done') + (res.local ? ' ' + t('lastChangesLocal') + ': ' + davsync.fmtChanges(res.local) + '; ' + t('lastChangesRemote') + ': ' + davsync.fmtChanges(res.remote) : ''));
+    } catch (e) {
+      toast(msgEl, errorText(e), true);
+    }
+  });
+}
+
+$('syncNow').addEventListener('click', () => syncAction($('syncNow'), 'sync.now', {}, $('syncMsg')));
+$('confirmSync').addEventListener('click', () => syncAction($('confirmSync'), 'sync.confirm', {}, $('syncMsg')));
+$('upload').addEventListener('click', async () => {
+  if (!await confirmDialog(t('confirmUpload'))) return;
+  await syncAction($('upload'), 'backup.upload', {}, $('backupMsg'));
+  loadSnapshots();
+});
+$('download').addEventListener('click', async () => {
+  const mode = $('downloadMode').value;
+  if (!await confirmDialog(t(mode === 'replace' ? 'confirmDownloadReplace' : 'confirmDownloadMerge'))) return;
+  await syncAction($('download'), 'backup.download', { mode }, $('backupMsg'));
+});
+
+// ---- snapshots ---------------------------------------------------------------
+function table(headers, rows) {
+  const tbl = document.createElement('table');
+  const head = tbl.createTHead().insertRow();
+  for (const h of headers) {
+    const th = document.createElement('th');
+    th.textContent = h;
+    head.append(th);
+  }
+  const body = tbl.createTBody();
+  for (const cells of rows) {
+    const tr = body.insertRow();
+    for (const c of cells) {
+      const td = tr.insertCell();
+      if (c instanceof Node) { td.className = 'actions'; td.append(c); } else td.textContent = c;
+    }
+  }
+  return tbl;
+}
+
+function button(label, onClick, cls) {
+  const b = document.createElement('button');
+  b.textContent = label;
+  if (cls) b.className = cls;
+  b.addEventListener('click', () => onClick(b));
+  return b;
+}
+
+function fragment(...nodes) {
+  const f = document.createElement('span');
+  f.append(...nodes);
+  return f;
+}
+
+function fmtSize(n) {
+  if (!(n >= 0)) return '';
+  if (n < 1024) return n + ' B';
+  return (n / 1024).toFixed(1) + ' KB';
+}
+
+async function loadSnapshots() {
+  const box = $('snapshots');
+  try {
+    const { snapshots } = await send('snapshots.list');
+    box.textContent = '';
+    if (!snapshots || !snapshots.length) {
+      box.innerHTML = '';
+      const p = document.createElement('p');
+      p.className = 'empty';
+      p.textContent = t('noSnapshots');
+      box.append(p);
+      return;
+    }
+    box.append(table([t('snapshotTime'), t('snapshotSize'), ''], snapshots.map((s) => [
+      davsync.fmtTime(s.time), fmtSize(s.size),
+      fragment(
+        button(t('restoreMerge'), (b) => restoreSnapshot(b, s.name, 'merge')),
+        button(t('restoreReplace'), (b) => restoreSnapshot(b, s.name, 'replace'), 'danger')),
+    ])));
+  } catch (e) {
+    box.textContent = '';
+    toast($('snapMsg'), errorText(e), true);
+  }
+}
+
+async function restoreSnapshot(btn, name, mode) {
+  if (!await confirmDialog(t(mode === 'replace' ? 'confirmRestoreReplace' : 'confirmRestoreMerge'))) return;
+  await busy(btn, async () => {
+    try {
+      await send('snapshots.restore', { name, mode });
+      toast($('snapMsg'), t('restored'));
+    } catch (e) { toast($('snapMsg'), errorText(e), true); }
+  });
+}
+$('loadSnapshots').addEventListener('click', () => busy($('loadSnapshots'), loadSnapshots));
+
+// ---- conflicts ---------------------------------------------------------------
+/** The values a conflict is about, from one side's version of the record. */
+function sideText(rec, fields) {
+  if (rec === null || rec === undefined) return t('deletedVersion');
+  if (!fields.length) return rec.site_name || rec.id || '';
+  return fields.map((f) => f + ': ' + (rec[f] === undefined ? '—' : typeof rec[f] === 'string' ? rec[f] : JSON.stringify(rec[f]))).join('\n');
+}
+
+async function loadConflicts() {
+  const box = $('conflicts');
+  try {
+    const { conflicts } = await send('conflicts.list');
+    box.textContent = '';
+    if (!conflicts || !conflicts.length) {
+      const p = document.createElement('p');
+      p.className = 'empty';
+      p.textContent = t('noConflicts');
+      box.append(p);
+      return;
+    }
+    box.append(table([t('conflictRecord'), t('conflictLocal'), t('conflictRemote'), ''], conflicts.map((c) => {
+      const fields = (c.fields || []).map((f) => f.field);
+      const name = c.name || (c.merged && c.merged.site_name) || (c.local && c.local.site_name) || (c.remote && c.remote.site_name) || c.record_id;
+      const kept = (c.fields || []).map((f) => f.field + ' → ' + t(f.winner === 'local' ? 'wonLocal' : 'wonRemote')).join(', ');
+      return [
+        name + (kept ? '\n' + kept : c.deleted ? '\n' + t(c.deleted_by === 'local' ? 'deletedHere' : 'deletedThere') : ''),
+        sideText(c.local, fields), sideText(c.remote, fields),
+        fragment(
+          button(t('keepLocal'), (b) => resolve(b, c.id, 'local')),
+          button(t('keepRemote'), (b) => resolve(b, c.id, 'remote')),
+          button(t('keepBoth'), (b) => resolve(b, c.id, 'both'))),
+      ];
+    })));
+  } catch (e) {
+    box.textContent = '';
+  }
+}
+
+async function resolve(btn, id, choice) {
+  await busy(btn, async () => {
+    try {
+      await send('conflicts.resolve', { id, choice });
+      toast($('confMsg'), t('resolved'));
+    } catch (e) { toast($('confMsg'), errorText(e), true); }
+  });
+  loadConflicts();
+}
+
+// ---- export ------------------------------------------------------------------
+$('export').addEventListener('click', () => busy($('export'), async () => {
+  try {
+    const params = { scope: $('exportScope').value };
+    if ($('exportPass').value) params.passphrase = $('exportPass').value;
+    const { json, filename } = await send('data.export', params);
+    const url = URL.createObjectURL(new Blob([json], { type: 'application/json' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = filename || 'davsync-export.json';
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    toast($('exportMsg'), t('exported', a.download));
+  } catch (e) { toast($('exportMsg'), errorText(e), true); }
+}));
+
+// ---- import with preview ---------------------------------------------------
+let previewed = null; // the exact input the preview was made for
+
+async function importInput() {
+  const f = $('importFile').files[0];
+  if (f) return await f.text();
+  return $('importText').value;
+}
+
+function importParams(json, dryRun) {
+  const p = { json, mode: $('importMode').value, dryRun };
+  if ($('importPass').value) p.passphrase = $('importPass').value;
+  return p;
+}
+
+/** The import preview (transfer.Preview) in plain words: nothing is applied yet. */
+function renderPreview(pv) {
+  const box = $('importPreview');
+  box.textContent = '';
+  const p = document.createElement('p');
+  const src = pv.source === 'all-api-hub' ? t('srcAllApiHub', pv.source_version || '') : t('srcDavsync');
+  p.textContent = t('previewSummary') + ' ' + src + (pv.encrypted ? ' · ' + t('srcEncrypted') : '') +
+    (pv.exported_at ? ' · ' + t('srcExportedAt', davsync.fmtTime(pv.exported_at)) : '');
+  box.append(p);
+  const rows = (pv.sections || []).map((s) => [
+    t(s.name === 'preferences' ? 'scopePreferences' : 'scopeAccounts'),
+    s.in_file ? String(s.records) : t('notInFile'),
+    String(s.added || 0), String(s.updated || 0), String(s.deleted || 0), String(s.unchanged || 0),
+    String((s.skipped || 0) + (s.duplicates || 0)),
+  ]);
+  box.append(table([t('pvSection'), t('pvInFile'), t('pvAdded'), t('pvUpdated'), t('pvDeleted'), t('pvUnchanged'), t('pvSkipped')], rows));
+  const notes = [...(pv.warnings || []).map((w) => [w, 'warn']), ...(pv.notes || []).map((n) => [n, ''])];
+  if ((pv.duplicates || []).length) notes.push([t('pvDuplicates', pv.duplicates.length), 'warn']);
+  if ((pv.not_imported || []).length) notes.push([t('pvNotImported', pv.not_imported.length), 'warn']);
+  if (!pv.changed) notes.push([t('pvNoChange'), '']);
+  if (notes.length) {
+    const ul = document.createElement('ul');
+    ul.className = 'checks';
+    for (const [text, cls] of notes) {
+      const li = document.createElement('li');
+      li.textContent = text;
+      if (cls) li.className = cls;
+      ul.append(li);
+    }
+    box.append(ul);
+  }
+}
+
+function invalidatePreview() {
+  previewed = null;
+  $('applyImport').disabled = true;
+  $('importPreview').textContent = '';
+}
+for (const id of ['importFile', 'importText', 'importPass', 'importMode']) {
+  $(id).addEventListener('input', invalidatePreview);
+  $(id).addEventListener('change', invalidatePreview);
+}
+
+$('preview').addEventListener('click', () => busy($('preview'), async () => {
+  invalidatePreview();
+  try {
+    const json = await importInput();
+    if (!json.trim()) { toast($('importMsg'), t('importEmpty'), true); return; }
+    const { preview } = await send('data.import', importParams(json, true));
+    renderPreview(preview || {});
+    previewed = json;
+    $('applyImport').disabled = false;
+    toast($('importMsg'), t('previewReady'));
+  } catch (e) { toast($('importMsg'), errorText(e), true); }
+}));
+
+$('applyImport').addEventListener('click', () => busy($('applyImport'), async () => {
+  if (previewed === null) return;
+  if ($('importMode').value === 'replace' && !await confirmDialog(t('confirmImportReplace'))) return;
+  try {
+    await send('data.import', importParams(previewed, false));
+    toast($('importMsg'), t('imported'));
+    invalidatePreview();
+    loadUndo();
+  } catch (e) { toast($('importMsg'), errorText(e), true); }
+}));
+
+// ---- undo --------------------------------------------------------------------
+async function loadUndo() {
+  const box = $('undo');
+  try {
+    const { points } = await send('undo.list');
+    box.textContent = '';
+    if (!points || !points.length) {
+      const p = document.createElement('p');
+      p.className = 'empty';
+      p.textContent = t('noUndo');
+      box.append(p);
+      return;
+    }
+    box.append(table([t('undoWhat'), t('undoWhen'), ''], points.map((u) => [
+      t('undoLabel_' + u.label) !== 'undoLabel_' + u.label ? t('undoLabel_' + u.label) : u.label,
+      davsync.fmtTime(u.time),
+      fragment(button(t('undoRestore'), (b) => restoreUndo(b, u.id))),
+    ])));
+  } catch (e) { box.textContent = ''; }
+}
+
+async function restoreUndo(btn, id) {
+  if (!await confirmDialog(t('confirmUndo'))) return;
+  await busy(btn, async () => {
+    try {
+      await send('undo.restore', { id });
+      toast($('undoMsg'), t('restored'));
+    } catch (e) { toast($('undoMsg'), errorText(e), true); }
+  });
+  loadUndo();
+}
+
+// ---- start -------------------------------------------------------------------
+davsync.init().then(async () => {
+  try { await loadSettings(); } catch (e) { toast($('settingsMsg'), errorText(e), true); }
+  document.body.dataset.ready = '1';
+  loadSnapshots();
+  loadConflicts();
+  loadUndo();
+});

@@ -1,0 +1,82 @@
+// Checks of the extension's files that need no browser: locales complete,
+// every string the pages use translated, manifest acceptable to the stores.
+'use strict';
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const EXT = path.join(ROOT, 'extension');
+const read = (p) => fs.readFileSync(path.join(EXT, p), 'utf8');
+const locale = (l) => JSON.parse(read(`_locales/${l}/messages.json`));
+
+function files(dir, ext) {
+  return fs.readdirSync(path.join(EXT, dir)).filter((f) => f.endsWith(ext)).map((f) => path.join(dir, f));
+}
+
+test('en and zh_CN have the same keys, none empty', () => {
+  const en = locale('en');
+  const zh = locale('zh_CN');
+  assert.deepEqual(Object.keys(zh).sort(), Object.keys(en).sort());
+  for (const [k, v] of [...Object.entries(en), ...Object.entries(zh)]) {
+    assert.ok(v.message && v.message.trim(), 'empty message ' + k);
+    assert.match(k, /^[A-Za-z0-9_]+$/, 'bad key ' + k);
+    const n = (s) => (s.match(/\$\d/g) || []).sort().join();
+    assert.equal(n(en[k].message), n(zh[k].message), 'placeholders differ in ' + k);
+  }
+});
+
+test('every key the pages and the worker use exists', () => {
+  const en = locale('en');
+  const used = new Set();
+  for (const f of files('pages', '.html')) {
+    for (const m of read(f).matchAll(/data-i18n(?:-[a-z-]+)?="([^"]+)"/g)) used.add(m[1]);
+  }
+  const js = [...files('pages', '.js'), 'background.js'].map(read).join('\n');
+  for (const m of js.matchAll(/\bt\('([A-Za-z0-9_]+)'(?!\s*\+)/g)) used.add(m[1]);
+  for (const m of js.matchAll(/getMessage\('([A-Za-z0-9_]+)'\)/g)) used.add(m[1]);
+  // Keys picked at run time: t(cond ? 'a' : 'b').
+  for (const m of js.matchAll(/\bt\([^()']*\?\s*'(\w+)'\s*:\s*'(\w+)'\s*\)/g)) { used.add(m[1]); used.add(m[2]); }
+  for (const m of read('manifest.json').matchAll(/__MSG_([A-Za-z0-9_]+)__/g)) used.add(m[1]);
+  const missing = [...used].filter((k) => !(k in en));
+  assert.deepEqual(missing, []);
+});
+
+test('every error kind has a translated name', () => {
+  const en = locale('en');
+  const src = fs.readFileSync(path.join(ROOT, 'internal', 'errkind', 'errkind.go'), 'utf8');
+  const kinds = [...src.matchAll(/Kind = "([a-z_]+)"/g)].map((m) => m[1]);
+  assert.ok(kinds.length > 20);
+  assert.deepEqual(kinds.filter((k) => !('kind_' + k in en)), []);
+  const proto = read('PROTOCOL.md');
+  assert.deepEqual(kinds.filter((k) => !proto.includes('`' + k + '`')), [], 'PROTOCOL.md lists every kind');
+});
+
+test('manifest is store-ready', () => {
+  const m = JSON.parse(read('manifest.json'));
+  assert.equal(m.manifest_version, 3);
+  assert.equal(m.key, undefined);
+  assert.equal(m.host_permissions, undefined);
+  assert.deepEqual(m.permissions.sort(), ['alarms', 'notifications', 'storage', 'unlimitedStorage']);
+  assert.deepEqual(m.optional_host_permissions, ['https://*/*', 'http://*/*']);
+  assert.ok(!JSON.stringify(m).includes('<all_urls>'));
+  assert.match(m.content_security_policy.extension_pages, /'wasm-unsafe-eval'/);
+  for (const p of [m.background.service_worker, m.action.default_popup, m.options_ui.page, ...Object.values(m.icons)]) {
+    assert.ok(fs.existsSync(path.join(EXT, p)), p);
+  }
+});
+
+test('pages load only local scripts and no inline script', () => {
+  for (const f of files('pages', '.html')) {
+    const html = read(f);
+    assert.doesNotMatch(html, /<script>(?!<\/script>)/, f + ' has an inline script');
+    assert.doesNotMatch(html, /\son[a-z]+="/, f + ' has an inline handler');
+    for (const m of html.matchAll(/<script src="([^"]+)"/g)) assert.ok(fs.existsSync(path.join(EXT, 'pages', m[1])), m[1]);
+    // every form control is labelled
+    for (const m of html.matchAll(/<(input|select|textarea)\b[^>]*\bid="([^"]+)"/g)) {
+      assert.ok(html.includes(`for="${m[2]}"`) || new RegExp(`<label[^>]*>\\s*<${m[1]}[^>]*id="${m[2]}"`).test(html), f + ': #' + m[2] + ' has no label');
+    }
+  }
+});

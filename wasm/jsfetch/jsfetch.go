@@ -1,0 +1,231 @@
+//go:build js && wasm
+
+// Package jsfetch sends davsync's WebDAV requests with the browser's fetch,
+// implementing webdav.Transport. Go's net/http is never linked into the
+// module: it would triple its size and does not use fetch.
+//
+// Every request is sent with credentials 'omit' (a browser session cookie
+// makes Nextcloud answer "CSRF check not passed"), cache 'no-store' (the HTTP
+// cache would add its own validators to our conditional requests) and
+// redirect 'manual' (a redirected WebDAV URL is a settings problem the user
+// must see, and following it could replay a PUT against another resource).
+package jsfetch
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/webdav"
+	"github.com/davsync/davsync/wasm/jsasync"
+	"github.com/hack-pad/safejs"
+)
+
+// DefaultTimeout bounds a request whose webdav.Request has no Timeout.
+const DefaultTimeout = 60 * time.Second
+
+var (
+	fetchFn  = jsasync.Global("fetch")
+	abortCtl = jsasync.Global("AbortController")
+	headersC = jsasync.Global("Headers")
+	objectC  = jsasync.Global("Object")
+	uint8Arr = jsasync.Global("Uint8Array")
+)
+
+// Transport is a webdav.Transport over fetch.
+type Transport struct{}
+
+// New returns the fetch transport.
+func New() *Transport { return &Transport{} }
+
+var _ webdav.Transport = (*Transport)(nil)
+
+// RoundTrip sends req and returns the server's answer, whatever its status.
+// A redirect is returned as an errkind.Redirected error, never followed.
+func (t *Transport) RoundTrip(ctx context.Context, req *webdav.Request) (*webdav.Response, error) {
+	op := req.Method + " " + redact(req.URL)
+	timeout := req.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	ctl, err := abortCtl.New()
+	if err != nil {
+		return nil, internal(op, err)
+	}
+	// Aborting the controller when ctx ends cancels the request in the
+	// browser, so a timed-out request does not keep the socket busy.
+	stop := context.AfterFunc(ctx, func() { _, _ = ctl.Call("abort") })
+	defer stop()
+	signal, err := ctl.Get("signal")
+	if err != nil {
+		return nil, internal(op, err)
+	}
+
+	headers, err := headersC.New()
+	if err != nil {
+		return nil, internal(op, err)
+	}
+	hasType := false
+	for k, v := range req.Header {
+		if strings.EqualFold(k, "content-length") {
+			continue // forbidden header: fetch computes it from the byte body
+		}
+		if strings.EqualFold(k, "content-type") {
+			hasType = true
+		}
+		if _, err := headers.Call("set", k, v); err != nil {
+			return nil, errkind.Wrap(errkind.Invalid, op, "the request header "+k+" is not valid", err)
+		}
+	}
+	init, err := objectC.New()
+	if err != nil {
+		return nil, internal(op, err)
+	}
+	fields := map[string]any{
+		"method":      req.Method,
+		"credentials": "omit",
+		"cache":       "no-store",
+		"redirect":    "manual",
+		"signal":      signal,
+	}
+	if req.Body != nil {
+		if !hasType {
+			// Without it a byte body goes out untyped and a string body as
+			// text/plain; some servers store that type with the file.
+			if _, err := headers.Call("set", "Content-Type", "application/octet-stream"); err != nil {
+				return nil, internal(op, err)
+			}
+		}
+		body, err := uint8Arr.New(len(req.Body))
+		if err != nil {
+			return nil, internal(op, err)
+		}
+		if _, err := safejs.CopyBytesToJS(body, req.Body); err != nil {
+			return nil, internal(op, err)
+		}
+		fields["body"] = body
+	}
+	fields["headers"] = headers
+	for k, v := range fields {
+		if err := init.Set(k, v); err != nil {
+			return nil, internal(op, err)
+		}
+	}
+
+	p, err := fetchFn.Invoke(req.URL, init)
+	if err != nil {
+		return nil, fetchErr(ctx, op, err)
+	}
+	resp, err := jsasync.Await(ctx, p)
+	if err != nil {
+		return nil, fetchErr(ctx, op, err)
+	}
+	typ, _ := stringProp(resp, "type")
+	if typ == "opaqueredirect" {
+		return nil, errkind.New(errkind.Redirected, op, "the server redirected this request to another address; open the WebDAV address in a browser and put the address it ends up at into the settings")
+	}
+	statusV, err := resp.Get("status")
+	if err != nil {
+		return nil, internal(op, err)
+	}
+	status, err := statusV.Int()
+	if err != nil {
+		return nil, internal(op, err)
+	}
+	out := &webdav.Response{Status: status, Header: map[string]string{}}
+	if err := readHeaders(resp, out.Header); err != nil {
+		return nil, internal(op, err)
+	}
+	bp, err := resp.Call("arrayBuffer")
+	if err != nil {
+		return nil, fetchErr(ctx, op, err)
+	}
+	buf, err := jsasync.Await(ctx, bp)
+	if err != nil {
+		return nil, fetchErr(ctx, op, err)
+	}
+	view, err := uint8Arr.New(buf)
+	if err != nil {
+		return nil, internal(op, err)
+	}
+	n, err := view.Length()
+	if err != nil {
+		return nil, internal(op, err)
+	}
+	out.Body = make([]byte, n)
+	if _, err := safejs.CopyBytesToGo(out.Body, view); err != nil {
+		return nil, internal(op, err)
+	}
+	return out, nil
+}
+
+func readHeaders(resp safejs.Value, into map[string]string) error {
+	h, err := resp.Get("headers")
+	if err != nil {
+		return err
+	}
+	cb, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		if len(args) < 2 {
+			return nil
+		}
+		v, _ := args[0].String()
+		k, _ := args[1].String()
+		into[strings.ToLower(k)] = v // Headers.forEach already joins repeated headers with ", "
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	defer cb.Release()
+	_, err = h.Call("forEach", cb)
+	return err
+}
+
+func stringProp(v safejs.Value, name string) (string, error) {
+	p, err := v.Get(name)
+	if err != nil || p.Type() != safejs.TypeString {
+		return "", err
+	}
+	return p.String()
+}
+
+func internal(op string, err error) error {
+	return errkind.Wrap(errkind.Unknown, op, "the browser refused to build the request ("+err.Error()+")", err)
+}
+
+// fetchErr classifies a failed fetch. The browser hides the cause of a
+// network failure ("Failed to fetch"), so the message lists the likely ones.
+func fetchErr(ctx context.Context, op string, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return errkind.Wrap(errkind.Timeout, op, "the server did not answer in time; check that it is running and reachable, then try again", err)
+	}
+	if ctx.Err() != nil {
+		return errkind.Wrap(errkind.Canceled, op, "the request was canceled", err)
+	}
+	if je, ok := jsasync.AsJSError(err); ok && je.Name == "AbortError" {
+		return errkind.Wrap(errkind.Timeout, op, "the request was aborted before the server answered; try again", err)
+	}
+	return errkind.Wrap(errkind.Network, op, "could not reach the server: check the address, your connection, and that davsync may access this server (saving the settings asks for that permission)", err)
+}
+
+// redact drops user info and the query from a URL before it goes into an
+// error message, so no credential can leak into status or logs.
+func redact(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		rest := u[i+3:]
+		if at := strings.Index(rest, "@"); at >= 0 {
+			if slash := strings.Index(rest, "/"); slash < 0 || at < slash {
+				u = u[:i+3] + rest[at+1:]
+			}
+		}
+	}
+	if q := strings.IndexAny(u, "?#"); q >= 0 {
+		u = u[:q]
+	}
+	return u
+}
