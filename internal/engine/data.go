@@ -34,11 +34,7 @@ func publicRecord(raw []byte) []byte {
 }
 
 func (e *Engine) accountsList(ctx context.Context, _ []byte) (any, error) {
-	st, err := e.Store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	doc, _, err := st.Load(ctx)
+	doc, err := e.loadDoc(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -155,11 +151,7 @@ func (e *Engine) accountsDelete(ctx context.Context, params []byte) (any, error)
 }
 
 func (e *Engine) preferencesGet(ctx context.Context, _ []byte) (any, error) {
-	st, err := e.Store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	doc, _, err := st.Load(ctx)
+	doc, err := e.loadDoc(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -250,4 +242,14 @@ func (e *Engine) undoRestore(ctx context.Context, params []byte) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"rev": rev}, nil
+}
+
+// loadDoc returns the device's current document, for the read-only calls.
+func (e *Engine) loadDoc(ctx context.Context) (*backup.Document, error) {
+	st, err := e.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	doc, _, err := st.Load(ctx)
+	return doc, err
 }

@@ -25,11 +25,7 @@ func (e *Engine) dataExport(ctx context.Context, params []byte) (any, error) {
 	default:
 		return nil, errkind.New(errkind.Invalid, op, "scope must be all, accounts or preferences")
 	}
-	st, err := e.Store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	doc, _, err := st.Load(ctx)
+	doc, err := e.loadDoc(ctx)
 	if err != nil {
 		return nil, err
 	}
