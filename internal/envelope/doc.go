@@ -4,7 +4,8 @@
 //
 // # The davsync envelope, version 1
 //
-// An encrypted file is one compact JSON object, written in this key order:
+// An encrypted file in the text form is one compact JSON object, written in
+// this key order:
 //
 //	{"format":"davsync-encrypted","v":1,
 //	 "kdf":{"name":"PBKDF2-SHA256","iter":600000,"salt":"<base64, 16 bytes>"},
@@ -12,6 +13,31 @@
 //
 // It is text (so an encrypted export can be pasted), and it says what it is,
 // so readers detect it by content ([IsEncrypted]) and never by file name.
+//
+// # Two forms: text for exports, binary for the sync file
+//
+// Base64 makes the text form a third larger than the ciphertext, so an
+// encrypted upload would be 4/3 of the compressed document; issue 4 wants
+// uploads no larger than the compressed document. The sync file is never
+// pasted, so [Wrap] (which makes it) writes the binary form with
+// (*Key).SealBinary: the same header, then "ct_len" in place of "ct", one
+// newline, and the raw ciphertext||tag:
+//
+//	{"format":"davsync-encrypted","v":1,"kdf":{...},"cipher":"AES-256-GCM",
+//	 "nonce":"<base64, 12 bytes>","ct_len":N}\n<N bytes>
+//
+// (the header is one line in the file). It costs the header and the tag,
+// under 300 bytes, over the plain bytes. [Seal] and (*Key).Seal keep writing
+// the text form, which exports use. Both forms use the same key, nonce rule
+// and additional data, so a ciphertext moves between them unchanged; every
+// reader ([Open], [OpenCached], (*Key).Open, [Unwrap], [ReadParams],
+// (*Key).Fits, [IsEncrypted]) accepts both. A file is in the binary form
+// when its first line (within 1 KiB) is a JSON object that has "ct_len" or
+// is followed by more than whitespace, which a text-form file never is. The
+// header is validated exactly like the text form's; the body must be
+// exactly ct_len bytes (cut short or appended to is errkind.BadDocument);
+// changing a header value or a body byte fails the tag (errkind.Decrypt).
+// Reading it copies nothing and decodes no base64, so it is also faster.
 // The key is PBKDF2-HMAC-SHA256(passphrase as UTF-8, salt, iter) with 32
 // bytes of output; the cipher is AES-256-GCM with a 16-byte tag.
 //

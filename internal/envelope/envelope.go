@@ -146,7 +146,8 @@ func (k *Key) String() string { return "envelope.Key(redacted)" }
 func (k *Key) GoString() string { return k.String() }
 
 // Seal encrypts plain with a fresh random nonce, keeping the key's salt and
-// iteration count (see the package doc for why that is safe).
+// iteration count (see the package doc for why that is safe). It writes the
+// text form; SealBinary writes the smaller binary form.
 func (k *Key) Seal(plain []byte) ([]byte, error) {
 	nonce := make([]byte, NonceSize)
 	if err := readRand(k.rand, nonce); err != nil {
@@ -290,11 +291,15 @@ type sealed struct {
 	aad             []byte
 }
 
-// parse validates everything that can be checked without the key. Every
-// failure is BadDocument or NewerVersion, with a message naming the problem.
+// parse validates everything that can be checked without the key, for both
+// forms. Every failure is BadDocument or NewerVersion, with a message naming
+// the problem.
 func parse(data []byte) (*sealed, error) {
 	if s, ok := parseCanonical(data); ok {
 		return s, nil
+	}
+	if top, body, ok := splitBinary(data); ok {
+		return parseBinary(top, body)
 	}
 	return parseJSON(data)
 }
@@ -368,6 +373,22 @@ func parseJSON(data []byte) (*sealed, error) {
 	if err := json.Unmarshal(trimBOM(data), &top); err != nil || top == nil {
 		return nil, bad("the encrypted file is damaged or cut short (it is not a complete JSON object); restore it from a snapshot or export it again")
 	}
+	s, err := parseHeader(top, "ct")
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(top["ct"], &s.ct); err != nil || len(s.ct) < tagSize {
+		return nil, bad("the encrypted file's content is damaged or cut short")
+	}
+	return s, nil
+}
+
+// parseHeader checks the fields both forms share; body names the field that
+// carries (text form) or announces (binary form) the ciphertext, the only
+// other field allowed. The returned envelope has no ciphertext yet.
+func parseHeader(top map[string]json.RawMessage, body string) (*sealed, error) {
+	const op = "decrypt"
+	bad := func(msg string) error { return errkind.New(errkind.BadDocument, op, msg) }
 	var format string
 	if err := json.Unmarshal(top["format"], &format); err != nil || format != Format {
 		return nil, bad("this is not a davsync encrypted file")
@@ -382,7 +403,7 @@ func parseJSON(data []byte) (*sealed, error) {
 	}
 	for key := range top {
 		switch key {
-		case "format", "v", "kdf", "cipher", "nonce", "ct":
+		case "format", "v", "kdf", "cipher", "nonce", body:
 		default:
 			return nil, bad(fmt.Sprintf("the encrypted file has an unexpected field %s; it was changed by something other than davsync", quote(key)))
 		}
@@ -408,9 +429,6 @@ func parseJSON(data []byte) (*sealed, error) {
 	s := &sealed{iter: kdf.Iter, salt: kdf.Salt}
 	if err := json.Unmarshal(top["nonce"], &s.nonce); err != nil || len(s.nonce) != NonceSize {
 		return nil, bad("the encrypted file's nonce is damaged")
-	}
-	if err := json.Unmarshal(top["ct"], &s.ct); err != nil || len(s.ct) < tagSize {
-		return nil, bad("the encrypted file's content is damaged or cut short")
 	}
 	s.aad = append(appendHeader(nil, s.iter, s.salt), '}')
 	return s, nil
@@ -459,8 +477,8 @@ func readRand(r io.Reader, b []byte) error {
 	return err
 }
 
-// IsEncrypted reports whether data is a davsync envelope (of any version),
-// judged by content. It is cheap on plain documents: Seal writes "format"
+// IsEncrypted reports whether data is a davsync envelope (of any version,
+// text or binary form), judged by content. It is cheap on plain documents: Seal writes "format"
 // first, and any other key order is recognised only when the exact JSON
 // string "davsync-encrypted" occurs somewhere in data.
 func IsEncrypted(data []byte) bool {
@@ -484,7 +502,14 @@ func IsEncrypted(data []byte) bool {
 	var top struct {
 		Format string `json:"format"`
 	}
-	return json.Unmarshal(b, &top) == nil && top.Format == Format
+	if json.Unmarshal(b, &top) == nil {
+		return top.Format == Format
+	}
+	// The binary form: a JSON header line, then raw bytes.
+	if n := bytes.IndexByte(b[:min(len(b), maxBinaryHeader)], '\n'); n >= 0 {
+		return json.Unmarshal(b[:n], &top) == nil && top.Format == Format
+	}
+	return false
 }
 
 // Export serialises the key for a session cache (chrome.storage.session in

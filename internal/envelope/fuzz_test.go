@@ -21,6 +21,8 @@ func FuzzOpen(f *testing.F) {
 	sealed, _ := k.Seal([]byte(`{"accounts":[]}`))
 	f.Add(sealed, "p")
 	f.Add(sealed, "")
+	binary, _ := k.SealBinary([]byte(`{"accounts":[]}`))
+	f.Add(binary, "p")
 	for _, name := range []string{"davsync-webcrypto.json", "allapihub-webcrypto-iv12.json"} {
 		if b, err := os.ReadFile("testdata/" + name); err == nil {
 			f.Add(b, "p")
@@ -48,6 +50,10 @@ func FuzzOpen(f *testing.F) {
 			again, err := Open(mustSeal(t, k, plain), "p", kdf)
 			if err != nil || string(again) != string(plain) {
 				t.Fatalf("re-seal round trip: %v", err)
+			}
+			again, err = Open(mustSealBinary(t, k, plain), "p", kdf)
+			if err != nil || string(again) != string(plain) {
+				t.Fatalf("binary re-seal round trip: %v", err)
 			}
 		}
 		if _, err := OpenAllAPIHub(data, pass, kdf); err != nil && !allowed[errkind.Of(err)] {

@@ -15,7 +15,8 @@ type Unwrapped struct {
 }
 
 // Unwrap accepts the three forms a davsync file takes (plain, gzip,
-// encrypted with gzip or plain inside), detected by content. cached and
+// encrypted with gzip or plain inside; either envelope form), detected by
+// content. cached and
 // passphrase are used as in OpenCached. limit bounds the returned document
 // (errkind.TooLarge); limit <= 0 means DefaultGunzipLimit.
 func Unwrap(data []byte, passphrase string, cached *Key, kdf KDF, limit int64) (*Unwrapped, error) {
@@ -45,7 +46,9 @@ func Unwrap(data []byte, passphrase string, cached *Key, kdf KDF, limit int64) (
 }
 
 // Wrap is Unwrap's inverse: it compresses plain when compress is set, then
-// seals it with key when key is not nil.
+// seals it with key when key is not nil. It writes the binary form
+// ((*Key).SealBinary), because Wrap makes the sync file, which nobody pastes
+// and which should cost no more to upload than the compressed document.
 func Wrap(plain []byte, compress bool, key *Key) ([]byte, error) {
 	if compress {
 		plain = Gzip(plain)
@@ -53,5 +56,5 @@ func Wrap(plain []byte, compress bool, key *Key) ([]byte, error) {
 	if key == nil {
 		return plain, nil
 	}
-	return key.Seal(plain)
+	return key.SealBinary(plain)
 }
