@@ -41,12 +41,32 @@ const davsync = (() => {
     return reply;
   }
 
-  /** A user-facing sentence for an error: the translated kind, then Go's message. */
+  /** The translated short name of an error kind, in the chosen language. */
+  function kindTitle(kind) {
+    const key = 'kind_' + kind;
+    if (override && override[key]) return override[key].message;
+    return chrome.i18n.getMessage(key) || '';
+  }
+
+  /**
+   * An error as a title and a detail: the title is the translated kind
+   * ("Sign-in failed"), the detail Go's message (what happened and what to
+   * do), as a sentence. Kept apart so the two never run into one repetitive
+   * line.
+   */
+  function errorParts(err) {
+    if (!err) return { title: '', detail: '' };
+    const title = kindTitle(err.kind || 'unknown');
+    let detail = String(err.message || '').trim();
+    if (detail === err.kind) detail = '';
+    if (detail) detail = detail[0].toUpperCase() + detail.slice(1);
+    return title ? { title, detail } : { title: detail || String(err.kind || ''), detail: '' };
+  }
+
+  /** An error as text: title, then the detail on its own line (messages are pre-wrap). */
   function errorText(err) {
-    if (!err) return '';
-    const kind = err.kind || 'unknown';
-    const head = chrome.i18n.getMessage('kind_' + kind) || (override && override['kind_' + kind] && override['kind_' + kind].message) || '';
-    return head ? head + ' — ' + (err.message || '') : (err.message || kind);
+    const { title, detail } = errorParts(err);
+    return detail ? title + '\n' + detail : title;
   }
 
   function applyTheme(theme) {
@@ -116,14 +136,22 @@ const davsync = (() => {
       line.append(t('statusNotConfigured'));
     } else if (status.error) {
       line.classList.add('error');
-      line.append(errorText(status.error));
+      line.append(errorParts(status.error).title);
     } else {
       line.append(t('statusIdle'));
+    }
+    el.append(line);
+    const detail = line.classList.contains('error') && errorParts(status.error).detail;
+    if (detail) {
+      const d = document.createElement('div');
+      d.className = 'error-detail';
+      d.textContent = detail;
+      el.append(d);
     }
     const last = document.createElement('div');
     last.className = 'muted';
     last.textContent = t('lastSync') + ': ' + fmtTime(status.lastSync);
-    el.append(line, last);
+    el.append(last);
     if (status.lastChanges && !status.error && status.state !== 'syncing') {
       const ch = document.createElement('div');
       ch.className = 'muted';
@@ -168,5 +196,5 @@ const davsync = (() => {
     try { return await fn(); } finally { btn.disabled = false; btn.removeAttribute('aria-busy'); }
   }
 
-  return { t, translate, send, errorText, init, applyTheme, applyLanguage, fmtTime, fmtChanges, renderStatus, watchStatus, toast, busy };
+  return { t, translate, send, errorText, errorParts, init, applyTheme, applyLanguage, fmtTime, fmtChanges, renderStatus, watchStatus, toast, busy };
 })();

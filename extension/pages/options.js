@@ -103,13 +103,19 @@ $('settingsForm').addEventListener('submit', (ev) => {
   });
 });
 
+// The button says what it will do ("Show"/"Hide") and, for screen readers,
+// which field: there are two of them. The label changes, so no aria-pressed.
+function revealLabel(btn) {
+  const field = document.querySelector('label[for="' + btn.dataset.target + '"]');
+  btn.setAttribute('aria-label', btn.textContent + (field ? ': ' + field.textContent : ''));
+}
 for (const btn of document.querySelectorAll('button.reveal')) {
   btn.addEventListener('click', () => {
     const input = $(btn.dataset.target);
     const show = input.type === 'password';
     input.type = show ? 'text' : 'password';
-    btn.setAttribute('aria-pressed', String(show));
     btn.textContent = t(show ? 'hide' : 'show');
+    revealLabel(btn);
   });
 }
 
@@ -202,6 +208,12 @@ function table(headers, rows) {
   for (const h of headers) {
     const th = document.createElement('th');
     th.textContent = h;
+    if (!h) { // the buttons' column: named for screen readers only
+      const s = document.createElement('span');
+      s.className = 'visually-hidden';
+      s.textContent = t('actions');
+      th.append(s);
+    }
     head.append(th);
   }
   const body = tbl.createTBody();
@@ -215,10 +227,12 @@ function table(headers, rows) {
   return tbl;
 }
 
-function button(label, onClick, cls) {
+/** A row's button; `of` names the row so "Restore" is not ten identical buttons to a screen reader. */
+function button(label, onClick, cls, of) {
   const b = document.createElement('button');
   b.textContent = label;
   if (cls) b.className = cls;
+  if (of) b.setAttribute('aria-label', label + ': ' + of);
   b.addEventListener('click', () => onClick(b));
   return b;
 }
@@ -237,11 +251,11 @@ function fmtSize(n) {
 
 async function loadSnapshots() {
   const box = $('snapshots');
+  toast($('snapMsg'), '');
   try {
     const { snapshots } = await send('snapshots.list');
     box.textContent = '';
     if (!snapshots || !snapshots.length) {
-      box.innerHTML = '';
       const p = document.createElement('p');
       p.className = 'empty';
       p.textContent = t('noSnapshots');
@@ -251,11 +265,19 @@ async function loadSnapshots() {
     box.append(table([t('snapshotTime'), t('snapshotSize'), ''], snapshots.map((s) => [
       davsync.fmtTime(s.time), fmtSize(s.size),
       fragment(
-        button(t('restoreMerge'), (b) => restoreSnapshot(b, s.name, 'merge')),
-        button(t('restoreReplace'), (b) => restoreSnapshot(b, s.name, 'replace'), 'danger')),
+        button(t('restoreMerge'), (b) => restoreSnapshot(b, s.name, 'merge'), '', davsync.fmtTime(s.time)),
+        button(t('restoreReplace'), (b) => restoreSnapshot(b, s.name, 'replace'), 'danger', davsync.fmtTime(s.time))),
     ])));
   } catch (e) {
     box.textContent = '';
+    // No server yet is not a failure here: the status card already says so.
+    if (e && e.kind === 'not_configured') {
+      const p = document.createElement('p');
+      p.className = 'empty';
+      p.textContent = t('noSnapshots');
+      box.append(p);
+      return;
+    }
     toast($('snapMsg'), errorText(e), true);
   }
 }
@@ -299,9 +321,9 @@ async function loadConflicts() {
         name + (kept ? '\n' + kept : c.deleted ? '\n' + t(c.deleted_by === 'local' ? 'deletedHere' : 'deletedThere') : ''),
         sideText(c.local, fields), sideText(c.remote, fields),
         fragment(
-          button(t('keepLocal'), (b) => resolve(b, c.id, 'local')),
-          button(t('keepRemote'), (b) => resolve(b, c.id, 'remote')),
-          button(t('keepBoth'), (b) => resolve(b, c.id, 'both'))),
+          button(t('keepLocal'), (b) => resolve(b, c.id, 'local'), '', name),
+          button(t('keepRemote'), (b) => resolve(b, c.id, 'remote'), '', name),
+          button(t('keepBoth'), (b) => resolve(b, c.id, 'both'), '', name)),
       ];
     })));
   } catch (e) {
@@ -435,7 +457,7 @@ async function loadUndo() {
     box.append(table([t('undoWhat'), t('undoWhen'), ''], points.map((u) => [
       t('undoLabel_' + u.label) !== 'undoLabel_' + u.label ? t('undoLabel_' + u.label) : u.label,
       davsync.fmtTime(u.time),
-      fragment(button(t('undoRestore'), (b) => restoreUndo(b, u.id))),
+      fragment(button(t('undoRestore'), (b) => restoreUndo(b, u.id), '', davsync.fmtTime(u.time))),
     ])));
   } catch (e) { box.textContent = ''; }
 }
@@ -453,6 +475,7 @@ async function restoreUndo(btn, id) {
 
 // ---- start -------------------------------------------------------------------
 davsync.init().then(async () => {
+  for (const btn of document.querySelectorAll('button.reveal')) revealLabel(btn);
   try { await loadSettings(); } catch (e) { toast($('settingsMsg'), errorText(e), true); }
   document.body.dataset.ready = '1';
   loadSnapshots();

@@ -86,7 +86,7 @@ test('extension in Chromium', async (t) => {
       const s = await p.textContent('#settingsMsg');
       return s.includes('Connection failed') && s;
     }, { what: 'failed test' });
-    assert.match(bad, /User name or password rejected/);
+    assert.match(bad, /Sign-in failed\nThe server rejected the username or password/);
     assert.doesNotMatch(bad, /wrong password/);
     await p.fill('#password', PASS);
     await p.click('#save');
@@ -197,11 +197,14 @@ test('extension in Chromium', async (t) => {
     assert.equal(r.error.kind, 'auth');
     const st = (await B.ok('sync.status')).status;
     assert.equal(st.error.kind, 'auth');
+    assert.ok(!JSON.stringify([r, st]).includes('no longer valid'), 'the password leaked into a reply or the status');
     const badge = await until(() => B.worker().evaluate(() => chrome.action.getBadgeText({})), { what: 'badge' });
     assert.equal(badge, '!');
     const p = await B.open('popup.html');
     await p.setViewportSize({ width: 340, height: 260 });
-    await until(() => p.textContent('#status').then((s) => s.includes('User name or password rejected')), { what: 'popup error' });
+    await until(() => p.textContent('#status').then((s) => s.includes('Sign-in failed') && s.includes('The server rejected the username or password')), { what: 'popup error' });
+    // Title and fix read as two parts, without saying the same thing twice.
+    assert.equal(((await p.textContent('#status')).match(/rejected/g) || []).length, 1);
     await shoot(p, 'popup-auth-error');
     await p.close();
     await configure(B);
@@ -370,6 +373,8 @@ test('extension in Chromium', async (t) => {
     const w = await B.send('sync.now');
     assert.equal(w.ok, false);
     assert.equal(w.error.kind, 'decrypt');
+    const wst = (await B.ok('sync.status')).status;
+    assert.ok(!JSON.stringify([w, wst]).includes('wrong one'), 'the passphrase leaked into a reply or the status');
     await B.ok('settings.save', { settings: { encryption: { enabled: true, passphrase: PHRASE, remember: false } } });
     await B.ok('sync.now');
     await A.ok('sync.now');
@@ -377,6 +382,67 @@ test('extension in Chromium', async (t) => {
     const s = (await B.ok('settings.get')).settings;
     assert.equal(s.encryption.passphraseSet, true);
     assert.ok(!JSON.stringify(s).includes(PHRASE));
+  });
+
+  await t.test('keyboard only: add an account, confirm a dialog, Sync now', async () => {
+    // A fresh profile with no server, so nothing here reaches the others.
+    const D = await browser();
+    const focused = (p) => p.evaluate(() => document.activeElement && document.activeElement.id);
+    const focusRing = (p) => p.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    async function tabTo(p, id) {
+      for (let i = 0; i < 60; i++) {
+        await p.keyboard.press('Tab');
+        if (await focused(p) === id) return;
+      }
+      throw new Error('Tab never reaches #' + id);
+    }
+
+    const p = await D.open('accounts.html');
+    await until(() => p.textContent('#list').then((s) => s.trim() !== ''), { what: 'list' });
+    await tabTo(p, 'add');
+    assert.notEqual(await focusRing(p), 'none', 'no visible focus on #add');
+    await p.keyboard.press('Enter');
+    assert.equal(await focused(p), 'f_site_name');
+    await p.keyboard.type('Kilo');
+    await p.keyboard.press('Tab');
+    await p.keyboard.type('https://kilo.example');
+    await p.keyboard.press('Tab');
+    await p.keyboard.type('kim');
+    await p.keyboard.press('Tab');
+    await p.keyboard.type('keys, work');
+    await shoot(p, 'accounts-editor');
+    await p.keyboard.press('Enter'); // submits the form
+    await until(() => p.locator('#list td', { hasText: 'Kilo' }).count(), { what: 'row Kilo' });
+    assert.equal(await p.evaluate(() => document.getElementById('editor').open), false);
+    const kilo = (await D.ok('accounts.list')).accounts.find((a) => a.site_name === 'Kilo');
+    assert.deepEqual([kilo.site_url, kilo.username, kilo.tags], ['https://kilo.example', 'kim', ['keys', 'work']]);
+    // Escape closes the editor and gives the focus back.
+    assert.equal(await focused(p), 'add');
+    await p.keyboard.press('Enter');
+    await p.keyboard.press('Escape');
+    assert.equal(await p.evaluate(() => document.getElementById('editor').open), false);
+    assert.equal(await focused(p), 'add');
+    await p.close();
+
+    const o = await D.open('options.html');
+    await tabTo(o, 'upload');
+    await o.keyboard.press('Enter');
+    assert.equal(await focused(o), 'confirmNo', 'the confirmation starts on Cancel');
+    await o.keyboard.press('Escape');
+    assert.equal(await o.evaluate(() => document.getElementById('confirm').open), false);
+    assert.equal(await o.textContent('#backupMsg'), '', 'Escape must not upload');
+    await tabTo(o, 'upload');
+    await o.keyboard.press('Enter');
+    await o.keyboard.press('Shift+Tab');
+    assert.equal(await focused(o), 'confirmYes');
+    await shoot(o, 'options-confirm');
+    await o.keyboard.press('Enter');
+    // No server in this profile: the action ran and reports why it failed.
+    await until(() => o.textContent('#backupMsg').then((s) => s.includes('No server set up')), { what: 'upload by keyboard' });
+    await tabTo(o, 'syncNow');
+    await o.keyboard.press('Enter');
+    await until(() => o.textContent('#syncMsg').then((s) => s.includes('No server set up')), { what: 'sync by keyboard' });
+    await o.close();
   });
 
 });

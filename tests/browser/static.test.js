@@ -52,6 +52,9 @@ test('every error kind has a translated name', () => {
   assert.deepEqual(kinds.filter((k) => !('kind_' + k in en)), []);
   const proto = read('PROTOCOL.md');
   assert.deepEqual(kinds.filter((k) => !proto.includes('`' + k + '`')), [], 'PROTOCOL.md lists every kind');
+  const section = proto.slice(proto.indexOf('## Error kinds'));
+  const listed = [...section.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]);
+  assert.deepEqual(listed.filter((k) => !kinds.includes(k)), [], 'PROTOCOL.md lists only kinds errkind has');
 });
 
 test('manifest is store-ready', () => {
@@ -79,4 +82,17 @@ test('pages load only local scripts and no inline script', () => {
       assert.ok(html.includes(`for="${m[2]}"`) || new RegExp(`<label[^>]*>\\s*<${m[1]}[^>]*id="${m[2]}"`).test(html), f + ': #' + m[2] + ' has no label');
     }
   }
+});
+
+test('PROTOCOL.md, the Go engine and issue 5 name the same methods', () => {
+  const src = fs.readFileSync(path.join(ROOT, 'internal', 'engine', 'engine.go'), 'utf8');
+  const engine = [...src.matchAll(/^\s*"([a-z]+\.[a-z]+)":\s*\(\*Engine\)/gm)].map((m) => m[1]).sort();
+  const documented = read('PROTOCOL.md').split('\n').filter((l) => l.startsWith('| `'))
+    .flatMap((l) => [...l.split('|')[1].matchAll(/`([a-z]+\.[a-z]+)`/g)].map((m) => m[1])).sort();
+  const issue = ['settings.get', 'settings.save', 'webdav.test', 'sync.now', 'sync.status', 'sync.confirm',
+    'backup.upload', 'backup.download', 'snapshots.list', 'snapshots.restore', 'data.export', 'data.import',
+    'accounts.list', 'accounts.put', 'accounts.delete', 'preferences.get', 'preferences.save',
+    'conflicts.list', 'conflicts.resolve', 'undo.list', 'undo.restore'].sort();
+  assert.deepEqual(engine, documented);
+  assert.deepEqual(engine, issue);
 });
