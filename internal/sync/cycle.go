@@ -114,12 +114,16 @@ func (e *Engine) cycle(ctx context.Context, set Settings, l layout, opts CycleOp
 		return nil, err
 	}
 	if m.Target != e.target(l) {
-		m = marker{Target: e.target(l)}
+		// A new URL starts over as a first sync, but the local data is as
+		// old as it was: keeping LastSync keeps the stale-device question
+		// below, so editing the URL cannot merge in records whose deletion
+		// the other devices have already forgotten.
+		m = marker{Target: e.target(l), LastSync: m.LastSync}
 	}
 	now := e.nowMs()
 	fresh := !m.Exists
 
-	if !fresh && m.LastSync > 0 && time.Duration(now-m.LastSync)*time.Millisecond > set.horizon() &&
+	if m.LastSync > 0 && time.Duration(now-m.LastSync)*time.Millisecond > set.horizon() &&
 		!opts.Confirm && strategy == strategyMerge {
 		p := &Preview{Reason: "stale_device", Message: "this device last synced more than " +
 			strconv.Itoa(set.TombstoneHorizonDays) + " days ago; deletions made elsewhere since then are forgotten, so merging could bring deleted records back. Download (replace) to take the server's data, or confirm to merge anyway."}
@@ -165,6 +169,16 @@ func (e *Engine) cycle(ctx context.Context, set Settings, l layout, opts CycleOp
 		}
 	}
 
+	// failedOn is the hash of the remote bytes a write's If-Match stood for
+	// when it got 412; unconditional is set when a re-read shows those very
+	// bytes, i.e. nobody wrote and the server (or a proxy: mod_deflate's
+	// "-gzip" ETags) refuses every If-Match. Looping on 412 would stop sync
+	// for good; instead the write goes without If-Match, which is exactly
+	// the servers-that-ignore-preconditions case write() argues is safe: the
+	// bytes are read back, and anything a concurrent device wrote in the
+	// gap is still in its store and merged back on its next cycle.
+	failedOn, unconditional := "", false
+
 	// Step 2, only local changes: the remote still holds exactly what this
 	// device last synced, and the local document descends from that, so the
 	// local document is the merge. Upload it guarded by If-Match; a 412
@@ -187,6 +201,7 @@ func (e *Engine) cycle(ctx context.Context, set Settings, l layout, opts CycleOp
 			return res, e.commitMarkers(ctx, &m, w, rev, doc, now, res)
 		case errors.Is(werr, errkind.Precondition):
 			rm = nil // re-read below
+			failedOn = m.Hash
 		case isRace(werr):
 			rm = werr.(*raceError).remote
 			res.FollowUp = true
@@ -196,17 +211,31 @@ func (e *Engine) cycle(ctx context.Context, set Settings, l layout, opts CycleOp
 	}
 
 	// Step 3, the full path: read, merge, apply locally, write, confirm.
-	guarded := opts.Confirm
 	applies := 0
 	for round := 1; ; round++ {
 		res.Rounds = round
 		if round > maxRounds {
 			return res, errkind.New(errkind.Precondition, "sync", "another device kept writing the sync file while this one tried to; nothing was lost, and davsync will try again shortly")
 		}
+		// The guard looks at every remote this cycle merges: after a 412 or
+		// a race the re-read file may be another device's mass deletion,
+		// which this device must be asked about as if it had read it first.
+		// (Stopping here leaves the earlier round's merge applied locally,
+		// which is only a merge, and the remote untouched.)
+		guarded := opts.Confirm
 		if rm == nil {
 			if rm, err = e.read(ctx, cl, m.File); err != nil {
 				return res, err
 			}
+			unconditional = failedOn != "" && rm.exists && sha(rm.body) == failedOn
+		}
+		failedOn = ""
+		if strategy == strategyDownloadOnly && (!rm.exists || rm.empty) {
+			// "Local becomes the remote" with no remote data would empty
+			// this device (and upload the empty result): a mistyped URL or
+			// a removed file is not a request to delete everything. Stop
+			// before any write; the local data stays as it is.
+			return res, errkind.New(errkind.NotFound, "download", "there is no sync file with data on the server to download; check the URL, or sync/upload from a device that has the data")
 		}
 		if err := e.decode(ctx, set, rm); err != nil {
 			// Upload replaces the remote whatever it holds; an unreadable
@@ -224,10 +253,10 @@ func (e *Engine) cycle(ctx context.Context, set Settings, l layout, opts CycleOp
 			rm.doc, rm.empty = backup.New(), true
 		}
 		var (
-			mres       *merge.Result
-			mergedHash string
-			newRev     int64
-			applied    bool
+			mres      *merge.Result
+			needWrite bool
+			newRev    int64
+			applied   bool
 		)
 		// Apply the merge locally with compare-and-swap: an edit the user
 		// made while this cycle was on the network bumps the revision, the
@@ -261,8 +290,8 @@ func (e *Engine) cycle(ctx context.Context, set Settings, l layout, opts CycleOp
 				}
 				guarded = true
 			}
-			mergedHash = docHash(mres.Doc)
-			needWrite := !rm.exists || rm.doc == nil || mergedHash != rm.docHash()
+			needWrite = !rm.exists || rm.doc == nil || docHash(mres.Doc) != rm.docHash() ||
+				rm.empty || (opts.AllowEncryptionChange && rm.encrypted != set.Encrypt)
 			if needWrite {
 				if err := e.checkEncryptionChange(set, rm.encrypted, rm.exists && !rm.empty, opts, res); err != nil {
 					return res, err
@@ -294,19 +323,24 @@ func (e *Engine) cycle(ctx context.Context, set Settings, l layout, opts CycleOp
 		res.Local, res.Remote = countsOf(mres.Local), countsOf(mres.Remote)
 		res.Warnings = mres.Warnings
 
-		needWrite := !rm.exists || rm.doc == nil || mergedHash != rm.docHash() ||
-			rm.empty || (opts.AllowEncryptionChange && rm.encrypted != set.Encrypt)
 		if !needWrite {
 			// The remote already holds the merge: nothing to upload.
 			m.Exists, m.ETag, m.Hash, m.Settled = true, rm.etag, sha(rm.body), rm.settled
 			m.Encrypted = rm.encrypted
 			return res, e.commitMarkers(ctx, &m, nil, newRev, mres.Doc, now, res)
 		}
-		w, werr := e.write(ctx, cl, set, l, &m, mres.Doc, rm.etag, rm.exists, rm, opts, res)
+		ifMatch := rm.etag
+		if unconditional {
+			ifMatch = ""
+		}
+		w, werr := e.write(ctx, cl, set, l, &m, mres.Doc, ifMatch, rm.exists, rm, opts, res)
 		switch {
 		case werr == nil:
 			return res, e.commitMarkers(ctx, &m, w, newRev, mres.Doc, now, res)
 		case errors.Is(werr, errkind.Precondition):
+			if rm.exists {
+				failedOn = sha(rm.body)
+			}
 			rm = nil
 		case isRace(werr):
 			rm = werr.(*raceError).remote
@@ -490,7 +524,10 @@ func (e *Engine) write(ctx context.Context, cl *webdav.Client, set Settings, l l
 	if err != nil {
 		return nil, err
 	}
-	if exists && e.snapshotDue(set, m, opts) {
+	// A 0-byte remote holds no data (remoteOf): a snapshot of it would only
+	// push a real snapshot out of the kept ones. Anything else, even a file
+	// that cannot be read, is kept before it is replaced.
+	if exists && e.snapshotDue(set, m, opts) && (rm == nil || len(rm.body) > 0) {
 		name, err := e.snapshot(ctx, cl, l, m, rm, set)
 		if err != nil {
 			return nil, err

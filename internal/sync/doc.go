@@ -59,27 +59,38 @@
 //     the revision read; on failure re-merge with the new local state), and
 //     only if the merge differs from the remote: PUT If-Match + confirm.
 //     412 = someone wrote meanwhile: re-read, re-merge, retry (at most 4
-//     rounds). A confirm that shows other bytes (a server that ignored
-//     If-Match, or dropped the write while answering 2xx) is handled the
-//     same way and schedules an early follow-up cycle. Markers (ETag, hash,
+//     rounds). A 412 although the re-read shows the very bytes the If-Match
+//     stood for (a server or proxy that refuses every If-Match) makes the
+//     next write unconditional, confirmed by read-back. A confirm that
+//     shows other bytes (a server that ignored If-Match, or dropped the
+//     write while answering 2xx) is handled the same way and schedules an early follow-up cycle. Markers (ETag, hash,
 //     base, revision) move only after a confirmed write.
 //   - Mass-change guard: a cycle that would delete more than GuardPercent
 //     (default 50) of at least GuardMinRecords (10) records on either side,
 //     or replace them when a whole side is replaced (upload, download
 //     replace, a non-merge strategy), stops before writing and returns
-//     errkind.NeedsConfirmation with a Preview. Decided here: ordinary
+//     errkind.NeedsConfirmation with a Preview. It looks at every remote a
+//     cycle merges, also one re-read after a 412. Decided here: ordinary
 //     merged updates do not count, because field-level merge cannot lose a
 //     field and counting them made peers' guards fire on every long absence.
 //   - A device whose last sync is older than the tombstone horizon gets
 //     errkind.NeedsConfirmation (reason "stale") instead of resurrecting
 //     records deleted elsewhere; Download replace or Confirm resolves it.
+//     Editing the URL does not reset that age.
+//   - Download replace (and the download_only strategy) with no sync file,
+//     or a 0-byte one, on the server fails with errkind.NotFound instead of
+//     emptying this device.
+//   - Snapshots are listed, pruned and restored only for this sync file
+//     (a file URL's snapshots/ folder may be shared), and pruning never
+//     deletes the snapshot the cycle just made.
 //
 // # Status and schedule
 //
 // Status is persisted in the store's device state after every cycle. A
 // failure backs off exponentially (30 s doubling, at most 1 h) or until the
-// server's Retry-After, whichever is later. An auth failure pauses automatic
-// cycles until the settings (URL, username or password) change. The engine
+// server's Retry-After (found anywhere in the error chain), whichever is
+// later. An auth failure pauses automatic cycles until the settings (URL,
+// username or password) change. The engine
 // does not run timers: the extension's alarm calls Cycle{Auto:true} and
 // Status.NextRun says when the next one is due.
 package sync

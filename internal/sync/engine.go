@@ -244,7 +244,7 @@ func (e *Engine) settings(ctx context.Context) (Settings, layout, error) {
 		return set, layout{}, err
 	}
 	set.fp = set.fingerprint(salt)
-	l, err := remoteLayout(set.URL, set.Compress)
+	l, err := remoteLayout(set.URL)
 	if err != nil {
 		return set, l, err
 	}
@@ -252,6 +252,16 @@ func (e *Engine) settings(ctx context.Context) (Settings, layout, error) {
 		return set, l, errkind.New(errkind.PassphraseNeeded, "sync", "encryption is on but no passphrase is available; enter the passphrase")
 	}
 	return set, l, nil
+}
+
+// connect reads the settings and returns the WebDAV client for them.
+func (e *Engine) connect(ctx context.Context) (Settings, layout, *webdav.Client, error) {
+	set, l, err := e.settings(ctx)
+	if err != nil {
+		return set, l, nil, err
+	}
+	cl, err := e.clientFor(ctx, set, l)
+	return set, l, cl, err
 }
 
 // salt returns the device's random salt for settings fingerprints, making
@@ -390,9 +400,8 @@ func (e *Engine) finish(ctx context.Context, st *Status, set Settings, started i
 	}
 	k := errkind.Of(err)
 	info := &ErrorInfo{Kind: string(k), Message: errkind.Message(err), At: now}
-	var ke *errkind.Error
-	if errors.As(err, &ke) && !ke.RetryAfter.IsZero() {
-		info.RetryAfter = ke.RetryAfter.UnixMilli()
+	if ra := retryAfter(err); !ra.IsZero() {
+		info.RetryAfter = ra.UnixMilli()
 	}
 	st.LastError = info
 	switch k {
@@ -408,7 +417,7 @@ func (e *Engine) finish(ctx context.Context, st *Status, set Settings, started i
 		st.NextRun = 0
 	case errkind.Forbidden, errkind.PassphraseNeeded, errkind.Decrypt, errkind.NotConfigured, errkind.NewerVersion,
 		errkind.BadDocument, errkind.InsufficientStorage, errkind.TooLarge, errkind.Invalid, errkind.Redirected,
-		errkind.Unsupported, errkind.FolderMissing:
+		errkind.Unsupported, errkind.FolderMissing, errkind.NotFound:
 		st.State = StateNeedsAttention
 		st.Failures++
 		st.NextRun = now + interval
@@ -428,6 +437,20 @@ func (e *Engine) finish(ctx context.Context, st *Status, set Settings, started i
 		st.NextRun = 0
 	}
 	_ = e.saveStatus(ctx, st)
+}
+
+// retryAfter returns the server's Retry-After carried anywhere in err's
+// chain: the cycle wraps request errors with its own context (a snapshot, a
+// read-back), and the wrapper must not make davsync retry a rate-limited
+// server sooner than it asked.
+func retryAfter(err error) time.Time {
+	for err != nil {
+		if ke, ok := err.(*errkind.Error); ok && !ke.RetryAfter.IsZero() {
+			return ke.RetryAfter
+		}
+		err = errors.Unwrap(err)
+	}
+	return time.Time{}
 }
 
 func (e *Engine) loadStatus(ctx context.Context) (*Status, error) {

@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/davsync/davsync/internal/backup"
-	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/merge"
 	"github.com/tidwall/gjson"
 )
@@ -160,5 +159,3 @@ func sortedNames(ch merge.Changes) []string {
 	sort.Strings(out)
 	return out
 }
-
-var _ = errkind.NeedsConfirmation

@@ -92,11 +92,6 @@ func (d *device) settings(f func(s *Settings)) {
 func (d *device) put(id, name string) {
 	d.t.Helper()
 	_, err := d.store.Update(context.Background(), func(doc *backup.Document) error {
-		var old []byte
-		if r, ok := doc.Collection("accounts").Get(id); ok {
-			old = r.Raw
-		}
-		_ = old
 		_, err := local.PutRecord(doc, "accounts", []byte(fmt.Sprintf(`{"id":%q,"site_name":%q}`, id, name)), d.store.Clock().Now())
 		return err
 	})

@@ -71,11 +71,7 @@ func (e *Engine) CheckServer(ctx context.Context) (*webdav.CheckResult, error) {
 		return nil, err
 	}
 	defer e.end()
-	set, l, err := e.settings(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cl, err := e.clientFor(ctx, set, l)
+	_, _, cl, err := e.connect(ctx)
 	if err != nil {
 		return nil, err
 	}

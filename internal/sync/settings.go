@@ -113,7 +113,7 @@ func (l layout) path(name string) string {
 // remoteLayout derives the layout from the URL. A URL ending in .json or
 // .json.gz names the file; anything else is a folder that gets a davsync/
 // subfolder.
-func remoteLayout(raw string, compress bool) (layout, error) {
+func remoteLayout(raw string) (layout, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return layout{}, errkind.New(errkind.NotConfigured, "sync", "no WebDAV server is set up yet; enter the folder URL in the settings")
@@ -136,6 +136,5 @@ func remoteLayout(raw string, compress bool) (layout, error) {
 	// by its magic bytes. A davsync.json.gz that already exists (and no
 	// davsync.json) is adopted.
 	names := []string{"davsync.json", "davsync.json.gz"}
-	_ = compress
 	return layout{base: raw, dir: "davsync", names: names, snapDir: "davsync/snapshots"}, nil
 }

@@ -62,7 +62,7 @@ func (e *Engine) snapshot(ctx context.Context, cl *webdav.Client, l layout, m *m
 		return "", errkind.Wrap(errkind.Of(err), "snapshot", "the previous sync file could not be kept as a snapshot ("+errkind.Message(err)+"), so it was not replaced; davsync tries again on the next sync", err)
 	}
 	m.LastSnapshot = e.nowMs()
-	e.prune(ctx, cl, l, set)
+	e.prune(ctx, cl, l, set, name)
 	return name, nil
 }
 
@@ -97,15 +97,34 @@ func isMissingFolder(err error) bool {
 	return errors.Is(err, errkind.FolderMissing) || errors.Is(err, errkind.NotFound)
 }
 
-// prune deletes the oldest snapshots beyond SnapshotKeep.
-func (e *Engine) prune(ctx context.Context, cl *webdav.Client, l layout, set Settings) {
+// prune deletes the oldest snapshots of this sync file beyond SnapshotKeep.
+// It never deletes just, the snapshot this cycle made: names sort by the
+// writing device's clock, so after a device with a clock far ahead left
+// newer-named snapshots, just sorts oldest, and deleting it would remove the
+// only copy of the file the cycle is about to replace.
+func (e *Engine) prune(ctx context.Context, cl *webdav.Client, l layout, set Settings, just string) {
 	list, err := e.listSnapshots(ctx, cl, l)
 	if err != nil {
 		return
 	}
 	for i := set.SnapshotKeep; i < len(list); i++ {
-		_ = cl.Delete(ctx, l.snapDir+"/"+list[i].Name, "")
+		if list[i].Name != just {
+			_ = cl.Delete(ctx, l.snapDir+"/"+list[i].Name, "")
+		}
 	}
+}
+
+// ownSnapshot reports whether snapshot name was taken of this layout's sync
+// file. A URL naming a file puts snapshots in a "snapshots/" folder beside
+// it, which other sync files of that folder share: listing and pruning must
+// leave theirs alone.
+func (l layout) ownSnapshot(name string) bool {
+	for _, n := range l.names {
+		if strings.HasSuffix(name, "--"+n) {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *Engine) listSnapshots(ctx context.Context, cl *webdav.Client, l layout) ([]SnapshotInfo, error) {
@@ -122,7 +141,7 @@ func (e *Engine) listSnapshots(ctx context.Context, cl *webdav.Client, l layout)
 			continue
 		}
 		name := path.Base(strings.TrimSuffix(r.Path, "/"))
-		if len(name) < len(snapshotStamp) || !strings.Contains(name, "--") {
+		if len(name) < len(snapshotStamp) || !l.ownSnapshot(name) {
 			continue
 		}
 		t, err := time.Parse(snapshotStamp, name[:len(snapshotStamp)])
@@ -141,11 +160,7 @@ func (e *Engine) Snapshots(ctx context.Context) ([]SnapshotInfo, error) {
 		return nil, err
 	}
 	defer e.end()
-	set, l, err := e.settings(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cl, err := e.clientFor(ctx, set, l)
+	_, l, cl, err := e.connect(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -168,37 +183,7 @@ func (e *Engine) RestoreSnapshot(ctx context.Context, name, mode string, opts Cy
 	if err := e.begin(); err != nil {
 		return nil, err
 	}
-	set, l, err := e.settings(ctx)
-	if err != nil {
-		e.end()
-		return nil, err
-	}
-	cl, err := e.clientFor(ctx, set, l)
-	if err != nil {
-		e.end()
-		return nil, err
-	}
-	g, err := cl.Get(ctx, l.snapDir+"/"+name, "")
-	if err != nil {
-		e.end()
-		return nil, err
-	}
-	u, err := envelope.Unwrap(g.Body, set.Passphrase, e.cachedKey(ctx, set), e.cfg.KDF, 0)
-	if err != nil {
-		e.end()
-		return nil, err
-	}
-	snap, err := backup.Parse(u.Plain)
-	if err != nil {
-		e.end()
-		return nil, errkind.Wrap(errkind.Of(err), "restore snapshot", "the snapshot is not a valid davsync backup ("+errkind.Message(err)+"); pick another one", err)
-	}
-	_, err = e.store.UpdateWith(ctx, "restore_snapshot", func(d *backup.Document) error {
-		if mode == "replace" {
-			return local.RestoreAsEdits(d, snap, e.store.Clock().Now)
-		}
-		return bringBack(d, snap, e.store.Clock().Now)
-	})
+	err := e.restoreLocally(ctx, name, mode)
 	e.end()
 	if err != nil {
 		return nil, err
@@ -206,6 +191,37 @@ func (e *Engine) RestoreSnapshot(ctx context.Context, name, mode string, opts Cy
 	// The user chose this restore: the guard's question is already answered.
 	opts.Confirm = true
 	return e.operate(ctx, opts)
+}
+
+// restoreLocally reads snapshot name and writes its data into the local
+// store as new edits, keeping the previous state as an undo point.
+func (e *Engine) restoreLocally(ctx context.Context, name, mode string) error {
+	set, l, cl, err := e.connect(ctx)
+	if err != nil {
+		return err
+	}
+	if !l.ownSnapshot(name) {
+		return errkind.New(errkind.Invalid, "restore snapshot", "that is not a snapshot of this sync file; pick one from the list")
+	}
+	g, err := cl.Get(ctx, l.snapDir+"/"+name, "")
+	if err != nil {
+		return err
+	}
+	u, err := envelope.Unwrap(g.Body, set.Passphrase, e.cachedKey(ctx, set), e.cfg.KDF, 0)
+	if err != nil {
+		return err
+	}
+	snap, err := backup.Parse(u.Plain)
+	if err != nil {
+		return errkind.Wrap(errkind.Of(err), "restore snapshot", "the snapshot is not a valid davsync backup ("+errkind.Message(err)+"); pick another one", err)
+	}
+	_, err = e.store.UpdateWith(ctx, "restore_snapshot", func(d *backup.Document) error {
+		if mode == "replace" {
+			return local.RestoreAsEdits(d, snap, e.store.Clock().Now)
+		}
+		return bringBack(d, snap, e.store.Clock().Now)
+	})
+	return err
 }
 
 // bringBack re-creates, as new edits, the records of snap that cur lacks.
