@@ -3,6 +3,7 @@ package sync
 import (
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/davsync/davsync/internal/backup"
 	"github.com/davsync/davsync/internal/merge"
@@ -105,16 +106,33 @@ func guardFromBase(set Settings, opts CycleOptions, base merge.Base, doc *backup
 }
 
 func guardMessage(p *Preview) string {
-	del := 0
+	del, rdel := 0, 0
 	for _, c := range p.Local {
 		del += c.Deleted
 	}
-	rdel := 0
 	for _, c := range p.Remote {
 		rdel += c.Deleted
 	}
-	return "this sync would delete " + strconv.Itoa(del) + " record(s) on this device and " + strconv.Itoa(rdel) +
-		" on the server, more than the safety limit; nothing was changed. Review the preview and confirm to go ahead, or restore a snapshot."
+	// Name only the sides that lose records: "0 on this device" reads as noise.
+	var where []string
+	if del > 0 {
+		where = append(where, plural(del)+" on this device")
+	}
+	if rdel > 0 {
+		where = append(where, plural(rdel)+" on the server")
+	}
+	what := "this sync would replace more records than the safety limit allows"
+	if len(where) > 0 {
+		what = "this sync would delete " + strings.Join(where, " and ") + ", more than the safety limit allows"
+	}
+	return what + "; nothing was changed. Review the preview and confirm to go ahead, or restore a snapshot."
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return "1 record"
+	}
+	return strconv.Itoa(n) + " records"
 }
 
 // examples names up to maxExamples records of collection name that exist in
