@@ -39,10 +39,12 @@ async function main() {
       await new Promise((resolve) => b.context.once('close', resolve));
       return;
     }
+    // Fixed ids: a second `make run` against the same server data edits
+    // these three instead of adding three more.
     const samples = [
-      { site_name: 'Example API', site_url: 'https://api.example.com', username: 'ada', tags: ['work'] },
-      { site_name: 'Home Lab', site_url: 'https://lab.home.arpa', username: 'root', tags: ['home'] },
-      { site_name: 'Test Relay', site_url: 'https://relay.example.org', username: 'tester', notes: 'added by make run' },
+      { id: 'sample-example-api', site_name: 'Example API', site_url: 'https://api.example.com', username: 'ada', tags: ['work'] },
+      { id: 'sample-home-lab', site_name: 'Home Lab', site_url: 'https://lab.home.arpa', username: 'root', tags: ['home'] },
+      { id: 'sample-test-relay', site_name: 'Test Relay', site_url: 'https://relay.example.org', username: 'tester', notes: 'added by make run' },
     ];
     for (const account of samples) await b.ok('accounts.put', { account });
     const r = await b.ok('sync.now');
