@@ -355,6 +355,51 @@ test('extension in Chromium', async (t) => {
     assert.equal((await B.ok('sync.status')).status.state, 'idle');
     assert.equal(serverNames().length, before);
   });
+  await t.test('download (replace) and snapshot restore from the page, each undoable', async () => {
+    // No edit-triggered sync on A: its unsynced edit must still be local
+    // when the page's Download replaces it.
+    await A.ok('settings.save', { settings: { autoSync: false } });
+    await A.ok('sync.now');
+    await B.ok('sync.now');
+    const base = serverNames();
+    assert.deepEqual(await names(A), base);
+
+    // B uploads a new account; the copy it replaces becomes a snapshot.
+    await B.ok('accounts.put', { account: { site_name: 'Golf', username: 'gus' } });
+    await B.ok('backup.upload');
+    assert.ok(serverNames().includes('Golf'));
+    await A.ok('accounts.put', { account: { site_name: 'Hotel', username: 'hal' } });
+
+    const p = await A.open('options.html');
+    await p.selectOption('#downloadMode', 'replace');
+    const t0 = Date.now();
+    await p.click('#download');
+    assert.match(await p.textContent('#confirmText'), /replace/i);
+    await p.click('#confirmYes');
+    await until(() => p.textContent('#backupMsg').then((s) => s.startsWith('Done')), { what: 'download done' });
+    assert.deepEqual(await names(A), serverNames(), 'replace must make this device equal to the server');
+    assert.ok(!(await names(A)).includes('Hotel'));
+    // The replaced local state (with Hotel) is one click away.
+    const undo = (await A.ok('undo.list')).points;
+    assert.ok(undo.some((u) => u.time >= t0), 'download replace kept no undo point');
+
+    // The newest snapshot is the server copy before B's upload: no Golf.
+    await p.click('#loadSnapshots');
+    await until(() => p.locator('#snapshots tbody tr').count(), { what: 'snapshot rows' });
+    const { snapshots } = await A.ok('snapshots.list');
+    assert.ok(snapshots.length >= 1 && snapshots.every((s) => s.size > 0 && s.time > 0));
+    assert.equal(await p.locator('#snapshots tbody tr').count(), snapshots.length);
+    await shoot(p, 'options-snapshots');
+    await p.locator('#snapshots tbody tr').first().locator('button.danger').click();
+    await p.click('#confirmYes');
+    await until(() => p.textContent('#snapMsg').then((s) => s.includes('Restored')), { what: 'snapshot restored' });
+    assert.deepEqual(await names(A), base);
+    assert.deepEqual(serverNames(), base, 'the restore was not synced to the server');
+    await B.ok('sync.now');
+    assert.deepEqual(await names(B), base);
+    await p.close();
+  });
+
   await t.test('encryption: the server holds ciphertext, a profile needs the passphrase', async (tt) => {
     const PHRASE = 'purple monkey dishwasher';
     const t0 = Date.now();
