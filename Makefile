@@ -57,8 +57,11 @@ lint:
 	$(GOBIN)/staticcheck ./...
 	GOOS=js GOARCH=wasm $(GOBIN)/staticcheck ./wasm/... ./internal/...
 
+## bench: every benchmark, with ratios to an encoding/json baseline measured in the same run
 bench: $(BENCH_TARGETS)
-	$(GO) test -run='^$$' -bench=. -benchmem ./internal/...
+	@mkdir -p .run
+	@$(GO) test -run='^$$' -bench=. -benchmem ./internal/... >.run/bench-go.log 2>&1; status=$$?; \
+	  $(GO) run ./scripts/benchratio <.run/bench-go.log; exit $$status
 
 run:
 	@if [ ! -d extension ] || [ ! -f extension/manifest.json ]; then echo "davsync: the extension is not built yet"; exit 0; fi

@@ -1,6 +1,7 @@
 package merge
 
 import (
+	"encoding/json"
 	"strconv"
 	"sync"
 	"testing"
@@ -120,6 +121,32 @@ func BenchmarkMerge(b *testing.B) {
 			b.ResetTimer()
 			for b.Loop() {
 				if _, err := Merge(p.local, p.remote, Options{Base: base, Now: 1_700_000_000_100}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkStdJSON is the baseline make bench divides Merge by
+// (scripts/benchratio): encoding/json decoding both documents into generic
+// values and encoding one back, which any merge that does not keep records
+// as raw bytes pays before it compares a single record.
+func BenchmarkStdJSON(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			p := benchPair(b, n)
+			b.SetBytes(int64(len(p.lb) + len(p.rb)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var l, r any
+				if err := json.Unmarshal(p.lb, &l); err != nil {
+					b.Fatal(err)
+				}
+				if err := json.Unmarshal(p.rb, &r); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := json.Marshal(l); err != nil {
 					b.Fatal(err)
 				}
 			}
