@@ -48,19 +48,39 @@ const davsync = (() => {
     return chrome.i18n.getMessage(key) || '';
   }
 
+  /** The translated "what to do" for an error kind, in the chosen language. */
+  function kindFix(kind) {
+    const key = 'fix_' + kind;
+    if (override && override[key]) return override[key].message;
+    return chrome.i18n.getMessage(key) || '';
+  }
+
+  /**
+   * Whether the pages speak English, the language of Go's messages: the
+   * locale the strings resolve to (a browser in German falls back to en).
+   */
+  function english() {
+    return t('localeCode') === 'en';
+  }
+
   /**
    * An error as a title and a detail: the title is the translated kind
    * ("Sign-in failed"), the detail Go's message (what happened and what to
    * do), as a sentence. Kept apart so the two never run into one repetitive
-   * line.
+   * line. Go's messages are English; in any other language the detail
+   * starts with the translated fix for the kind, so the user can act on it,
+   * and keeps Go's message below for its specifics (a time, a URL, a file).
    */
   function errorParts(err) {
     if (!err) return { title: '', detail: '' };
-    const title = kindTitle(err.kind || 'unknown');
+    const kind = err.kind || 'unknown';
+    const title = kindTitle(kind);
     let detail = String(err.message || '').trim();
     if (detail === err.kind) detail = '';
     if (detail) detail = detail[0].toUpperCase() + detail.slice(1);
-    return title ? { title, detail } : { title: detail || String(err.kind || ''), detail: '' };
+    const fix = !english() && kindFix(kind);
+    if (fix) detail = detail ? fix + '\n' + detail : fix;
+    return title ? { title, detail } : { title: detail || String(kind), detail: '' };
   }
 
   /** An error as text: title, then the detail on its own line (messages are pre-wrap). */

@@ -220,6 +220,15 @@ test('extension in Chromium', async (t) => {
     await until(() => p.textContent('#h-accounts').then((s) => s === '你的账号'), { what: 'zh_CN heading' });
     await shoot(p, 'accounts-zh_CN');
     await p.close();
+    // Go's messages are English: a Chinese page leads with the translated fix.
+    const o = await A.open('options.html');
+    await until(() => o.textContent('#preview').then((s) => s === '预览'), { what: 'zh_CN options' });
+    await o.fill('#importText', '{"format": "davsync", "version": 1, "collections": ');
+    await o.click('#preview');
+    const msg = await until(() => o.textContent('#importMsg').then((s) => s.includes('备份文件无效') && s), { what: 'zh_CN error' });
+    assert.match(msg, /^备份文件无效\n请选择其他文件；没有任何更改。\nThe file ends in the middle of its JSON/);
+    await shoot(o, 'options-error-zh_CN');
+    await o.close();
     await A.ok('preferences.save', { values: { theme: 'system', language: 'auto' } });
   });
 

@@ -44,12 +44,16 @@ test('every key the pages and the worker use exists', () => {
   assert.deepEqual(missing, []);
 });
 
-test('every error kind has a translated name', () => {
+test('every error kind has a translated name and fix', () => {
   const en = locale('en');
   const src = fs.readFileSync(path.join(ROOT, 'internal', 'errkind', 'errkind.go'), 'utf8');
   const kinds = [...src.matchAll(/Kind = "([a-z_]+)"/g)].map((m) => m[1]);
   assert.ok(kinds.length > 20);
   assert.deepEqual(kinds.filter((k) => !('kind_' + k in en)), []);
+  // Go's messages are English: other languages show this translated fix.
+  assert.deepEqual(kinds.filter((k) => !('fix_' + k in en)), [], 'every kind has a fix_ message');
+  assert.deepEqual(Object.keys(en).filter((k) => /^(kind|fix)_/.test(k) && !kinds.includes(k.replace(/^(kind|fix)_/, ''))), [],
+    'no kind_/fix_ message for a kind errkind does not have');
   const proto = read('PROTOCOL.md');
   assert.deepEqual(kinds.filter((k) => !proto.includes('`' + k + '`')), [], 'PROTOCOL.md lists every kind');
   const section = proto.slice(proto.indexOf('## Error kinds'));
