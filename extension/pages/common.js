@@ -168,10 +168,19 @@ const davsync = (() => {
       d.textContent = detail;
       el.append(d);
     }
-    const last = document.createElement('div');
-    last.className = 'muted';
-    last.textContent = t('lastSync') + ': ' + fmtTime(status.lastSync);
-    el.append(last);
+    const add = (cls, text) => {
+      const div = document.createElement('div');
+      div.className = cls;
+      div.textContent = text;
+      el.append(div);
+      return div;
+    };
+    add('muted', t('lastSync') + ': ' + fmtTime(status.lastSync));
+    // When the next automatic cycle runs: after a failure this is the
+    // backoff (or the server's Retry-After), so the user sees when davsync
+    // tries again instead of guessing.
+    if (status.paused) add('warn', t('syncPaused'));
+    else if (status.nextRun > 0 && status.state !== 'syncing') add('muted', t('nextSync') + ': ' + fmtTime(status.nextRun));
     if (status.lastChanges && !status.error && status.state !== 'syncing') {
       const ch = document.createElement('div');
       ch.className = 'muted';
@@ -187,11 +196,18 @@ const davsync = (() => {
         '; ' + t('lastChangesRemote') + ': ' + fmtChanges(status.preview.remote);
       el.append(pv);
     }
-    if (status.conflicts > 0) {
-      const c = document.createElement('div');
-      c.className = 'warn';
-      c.textContent = t('conflictsPending', status.conflicts);
-      el.append(c);
+    if (status.conflicts > 0) add('warn', t('conflictsPending', status.conflicts));
+    if (status.warnings && status.warnings.length) {
+      // Go's words (e.g. a record stamped far in the future by a device
+      // whose clock is wrong), under a translated heading.
+      const w = add('warn', t('syncWarnings'));
+      const ul = document.createElement('ul');
+      for (const text of status.warnings) {
+        const li = document.createElement('li');
+        li.textContent = text;
+        ul.append(li);
+      }
+      w.append(ul);
     }
   }
 

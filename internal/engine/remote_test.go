@@ -159,3 +159,36 @@ func TestEncryptionKeyCachedForSession(t *testing.T) {
 		t.Fatalf("a restarted worker derived the key again (%d derivations)", kdf.n-before)
 	}
 }
+
+// TestAuthFailurePausesAutomaticSync: a rejected password pauses automatic
+// sync (the status says so only when automatic sync is on), and new
+// settings lift the pause.
+func TestAuthFailurePausesAutomaticSync(t *testing.T) {
+	url, _ := davServer(t)
+	e := remoteEngine(t)
+	configure(t, e, url, "pw-bad")
+	if err := callErr(t, e, "sync.now", `{}`); !errors.Is(err, errkind.Auth) {
+		t.Fatalf("sync with a bad password: %v", err)
+	}
+	if st := call(t, e, "sync.status", nil); st.Get("status.paused").Bool() || st.Get("status.error.kind").String() != "auth" {
+		t.Fatalf("automatic sync off: paused must be false, the error auth: %s", st.Raw)
+	}
+	call(t, e, "settings.save", map[string]any{"settings": map[string]any{"autoSync": true}})
+	if err := callErr(t, e, "sync.now", `{}`); !errors.Is(err, errkind.Auth) {
+		t.Fatalf("sync with a bad password: %v", err)
+	}
+	if st := call(t, e, "sync.status", nil); !st.Get("status.paused").Bool() || st.Get("status.nextRun").Int() != 0 {
+		t.Fatalf("automatic sync on: want paused with no next run: %s", st.Raw)
+	}
+	// A scheduled cycle does not knock on the server again with the same
+	// rejected password.
+	res := call(t, e, "sync.now", map[string]any{"trigger": "alarm"})
+	if !res.Get("result.skipped").Bool() {
+		t.Fatalf("alarm cycle while paused: %s", res.Raw)
+	}
+	configure(t, e, url, "pw-good")
+	call(t, e, "sync.now", map[string]any{"trigger": "alarm"})
+	if st := call(t, e, "sync.status", nil); st.Get("status.paused").Bool() || st.Get("status.error").Exists() && st.Get("status.error").Raw != "null" || st.Get("status.nextRun").Int() == 0 {
+		t.Fatalf("after new settings: want not paused, no error, a next run: %s", st.Raw)
+	}
+}

@@ -66,7 +66,9 @@ func (e *Engine) currentStatus(ctx context.Context) Status {
 			s.LastAttempt = st.LastAttempt
 			s.Conflicts = st.Conflicts
 			s.NextRun = st.NextRun
-			s.Paused = st.Paused
+			// Paused speaks of automatic sync; with it off there is
+			// nothing paused, and the error already says what to fix.
+			s.Paused = st.Paused && set.AutoSync
 			s.Preview = st.Preview
 			s.Warnings = st.Warnings
 			if st.LastLocal != nil || st.LastRemote != nil {

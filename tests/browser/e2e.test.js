@@ -191,7 +191,8 @@ test('extension in Chromium', async (t) => {
   });
 
   await t.test('a rejected password shows in the status, the badge and the page', async () => {
-    await B.ok('settings.save', { settings: { password: 'no longer valid' } });
+    // Automatic sync on (hourly, so it does not fire here): the failure pauses it.
+    await B.ok('settings.save', { settings: { password: 'no longer valid', autoSync: true, intervalMinutes: 60 } });
     const r = await B.send('sync.now');
     assert.equal(r.ok, false);
     assert.equal(r.error.kind, 'auth');
@@ -203,13 +204,16 @@ test('extension in Chromium', async (t) => {
     const p = await B.open('popup.html');
     await p.setViewportSize({ width: 340, height: 260 });
     await until(() => p.textContent('#status').then((s) => s.includes('Sign-in failed') && s.includes('The server rejected the username or password')), { what: 'popup error' });
+    assert.ok(st.paused, 'an auth failure must pause automatic sync');
+    assert.match(await p.textContent('#status'), /Automatic sync is paused until you change the server settings/);
     // Title and fix read as two parts, without saying the same thing twice.
     assert.equal(((await p.textContent('#status')).match(/rejected/g) || []).length, 1);
     await shoot(p, 'popup-auth-error');
     await p.close();
-    await configure(B);
+    await configure(B, { autoSync: false });
     await B.ok('sync.now');
     assert.equal(await B.worker().evaluate(() => chrome.action.getBadgeText({})), '');
+    assert.ok(!(await B.ok('sync.status')).status.paused, 'new settings must lift the pause');
     const { snapshots } = await A.ok('snapshots.list');
     assert.ok(snapshots.length >= 1, 'no snapshot after several uploads');
   });
@@ -291,6 +295,9 @@ test('extension in Chromium', async (t) => {
       return s.lastSync > 0 && s.trigger === 'alarm' && s;
     }, { timeout: 30000, what: 'alarm-driven sync' }).catch((e) => { throw new Error(e.message + ': ' + JSON.stringify(last)); });
     assert.equal(st.error, null);
+    const o = await C.open('options.html');
+    await until(() => o.textContent('#status').then((s) => s.includes('Next automatic sync')), { what: 'next run in the page' });
+    await o.close();
     const n = await names(C);
     for (const x of ['Alpha', 'Bravo', 'Delta', 'Echo', 'Bulk 2999']) assert.ok(n.includes(x), x + ' missing in C');
   });
