@@ -90,7 +90,7 @@ func (e *Engine) dataImport(ctx context.Context, params []byte) (any, error) {
 		plan, err := transfer.Plan(doc, []byte(p.JSON), transfer.ImportOptions{
 			Passphrase: p.Passphrase, KDF: e.cfg.KDF,
 			Accounts: m, Preferences: m, SkipDuplicates: skip,
-			Now: st.Clock().Now(),
+			Now: st.Clock().Now(), Wall: e.cfg.Wall(),
 		})
 		if err != nil {
 			return nil, err

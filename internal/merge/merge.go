@@ -137,7 +137,7 @@ func Merge(local, remote *backup.Document, opt Options) (*Result, error) {
 	count(local, res.Doc, res.Local)
 	count(remote, res.Doc, res.Remote)
 	if opt.Now > 0 {
-		res.Warnings = futureWarnings(res.Doc, opt.Now)
+		res.Warnings = FutureWarnings(res.Doc, opt.Now)
 	}
 	return res, nil
 }
@@ -469,8 +469,10 @@ func count(from, to *backup.Document, ch Changes) {
 	}
 }
 
-// futureWarnings names what carries a timestamp more than a day ahead of now.
-func futureWarnings(d *backup.Document, now int64) []string {
+// FutureWarnings names what in d carries a timestamp more than a day ahead
+// of now (the wall clock, ms): at most maxWarnings lines and a count of the
+// rest.
+func FutureWarnings(d *backup.Document, now int64) []string {
 	var w []string
 	more := 0
 	add := func(s string) {

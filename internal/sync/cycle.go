@@ -198,6 +198,7 @@ func (e *Engine) cycle(ctx context.Context, set Settings, l layout, opts CycleOp
 		w, werr := e.write(ctx, cl, set, l, &m, doc, m.ETag, true, nil, opts, res)
 		switch {
 		case werr == nil:
+			res.Warnings, res.checked = merge.FutureWarnings(doc, now), true
 			return res, e.commitMarkers(ctx, &m, w, rev, doc, now, res)
 		case errors.Is(werr, errkind.Precondition):
 			rm = nil // re-read below
@@ -275,8 +276,13 @@ func (e *Engine) cycle(ctx context.Context, set Settings, l layout, opts CycleOp
 			if remoteDoc == nil {
 				remoteDoc = backup.New()
 			}
+			// Now is the wall clock, not the HLC: after a device with a clock
+			// running ahead has written, the HLC runs ahead too, and measured
+			// against it that write would no longer be reported, and
+			// tombstones would look older than they are and be dropped early
+			// (bringing deleted records back on a device that missed them).
 			mres, err = merge.Merge(doc, remoteDoc, merge.Options{
-				Strategy: strategy, Base: base, Now: e.store.Clock().Now(), TombstoneHorizon: set.horizon(),
+				Strategy: strategy, Base: base, Now: e.nowMs(), TombstoneHorizon: set.horizon(),
 			})
 			if err != nil {
 				return res, err
@@ -321,7 +327,7 @@ func (e *Engine) cycle(ctx context.Context, set Settings, l layout, opts CycleOp
 		}
 		res.Applied = res.Applied || applied
 		res.Local, res.Remote = countsOf(mres.Local), countsOf(mres.Remote)
-		res.Warnings = mres.Warnings
+		res.Warnings, res.checked = mres.Warnings, true
 
 		if !needWrite {
 			// The remote already holds the merge: nothing to upload.

@@ -610,3 +610,61 @@ func TestDamagedRemoteUpload(t *testing.T) {
 		t.Fatalf("remote after upload: %v", n)
 	}
 }
+
+// TestClockFarAheadIsReportedAndCannotExpireTombstones: a device whose clock
+// runs 200 days ahead writes once. Every device that merges that write has
+// its HLC run 200 days ahead too; its merges must still measure against the
+// wall clock. Otherwise the write is reported only by the first merge that
+// sees it, and a deletion made minutes earlier looks older than the 180-day
+// horizon and is dropped from the server, so an old copy of the record
+// (another device's, an old export) would bring it back.
+func TestClockFarAheadIsReportedAndCannotExpireTombstones(t *testing.T) {
+	w := newWorld()
+	srv := newServer(w, synctest.Quirks{})
+	a := newDevice(t, "a", w, srv, srv.URL(), 0)
+	c := newDevice(t, "c", w, srv, srv.URL(), 0)
+	bad := newDevice(t, "bad-clock", w, srv, srv.URL(), 200*24*time.Hour)
+	a.put("keep", "kept")
+	a.put("gone", "to delete")
+	a.mustCycle()
+	c.mustCycle()
+	bad.mustCycle()
+	bad.put("future", "written by a wrong clock")
+	bad.mustCycle()
+	w.advance(time.Minute)
+
+	reported := func(w []string) bool {
+		for _, s := range w {
+			if strings.Contains(s, `"future"`) {
+				return true
+			}
+		}
+		return false
+	}
+	// a deletes a record and syncs: that merge brings the far-future record
+	// in (and a's HLC with it).
+	a.del("gone")
+	if res := a.mustCycle(); !reported(res.Warnings) {
+		t.Fatalf("the far-future record is not reported: %q", res.Warnings)
+	}
+	// c edits, so a's next cycle is a full merge again.
+	c.put("other", "from c")
+	c.mustCycle()
+	if res := a.mustCycle(); !reported(res.Warnings) {
+		t.Fatalf("a second merge no longer reports the far-future record: %q", res.Warnings)
+	}
+	doc := remoteDoc(t, srv, remotePath)
+	if _, ok := doc.Collection("accounts").Tombstone("gone"); !ok {
+		t.Fatal("a deletion made a minute ago was dropped from the server as older than the horizon")
+	}
+	// An idle cycle and a local-only upload keep the warning in the status.
+	a.mustCycle()
+	a.put("later", "an edit after the HLC ran ahead")
+	if res := a.mustCycle(); !reported(res.Warnings) {
+		t.Fatalf("a cycle uploading a local edit does not report the far-future record: %q", res.Warnings)
+	}
+	a.mustCycle()
+	if st, _ := a.eng.Status(context.Background()); !reported(st.Warnings) {
+		t.Fatalf("the status does not carry the warning after an idle cycle: %q", st.Warnings)
+	}
+}

@@ -138,6 +138,11 @@ type CycleResult struct {
 	Preview *Preview `json:"preview,omitempty"`
 	// Status is the status after the cycle.
 	Status *Status `json:"status,omitempty"`
+
+	// checked: Warnings were computed over the data this cycle synced. A
+	// cycle that found nothing changed did not look, so the status keeps
+	// the warnings of the last one that did.
+	checked bool
 }
 
 // counter wraps the configured transport: it counts requests and bytes and
@@ -387,7 +392,10 @@ func (e *Engine) finish(ctx context.Context, st *Status, set Settings, started i
 		st.LastError = nil
 		st.Failures = 0
 		st.Paused, st.PausedFor = false, ""
-		st.LastLocal, st.LastRemote, st.Warnings = res.Local, res.Remote, res.Warnings
+		st.LastLocal, st.LastRemote = res.Local, res.Remote
+		if res.checked {
+			st.Warnings = res.Warnings
+		}
 		st.NextRun = now + interval
 		if res.FollowUp {
 			st.NextRun = now + followUp.Milliseconds()

@@ -47,7 +47,13 @@ type ImportOptions struct {
 	// existing record under another id.
 	SkipDuplicates bool
 	// Now is the device clock (hlc.Clock.Now), in ms; 0 means the wall clock.
+	// It stamps what the import writes.
 	Now int64
+	// Wall is the device's wall clock in ms, what the merge measures the
+	// tombstone horizon and far-future timestamps against; 0 means Now. (The
+	// HLC runs ahead of the wall once a device with a wrong clock wrote, and
+	// against it recent tombstones would look old enough to drop.)
+	Wall int64
 }
 
 // ImportPlan is a planned import: what the local document becomes and a
@@ -162,7 +168,11 @@ func Plan(local *backup.Document, data []byte, opts ImportOptions) (*ImportPlan,
 	if local == nil {
 		local = backup.New()
 	}
-	p := &planner{local: local, in: in, now: now, stamp: max(now, newest(local)+1), skipDups: opts.SkipDuplicates}
+	wall := opts.Wall
+	if wall <= 0 {
+		wall = now
+	}
+	p := &planner{local: local, in: in, now: now, wall: wall, stamp: max(now, newest(local)+1), skipDups: opts.SkipDuplicates}
 	return p.plan(accMode, prefMode)
 }
 
@@ -184,6 +194,7 @@ type planner struct {
 	local    *backup.Document
 	in       *incoming
 	now      int64
+	wall     int64 // for the merge's horizon and warnings (ImportOptions.Wall)
 	stamp    int64
 	skipDups bool
 	pv       Preview
@@ -251,7 +262,7 @@ func (p *planner) plan(accMode, prefMode Mode) (*ImportPlan, error) {
 		// differing; each field goes to the newer write. A file record this
 		// device deleted later is still reported (deletion versus edit), so
 		// the user can bring it back from the conflict list.
-		res, err := merge.Merge(p.local, remote, merge.Options{Strategy: merge.StrategyMerge, Base: merge.NewBase(p.local), Now: p.now})
+		res, err := merge.Merge(p.local, remote, merge.Options{Strategy: merge.StrategyMerge, Base: merge.NewBase(p.local), Now: p.wall})
 		if err != nil {
 			return nil, err
 		}

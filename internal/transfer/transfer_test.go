@@ -633,3 +633,22 @@ func FuzzPlan(f *testing.F) {
 		}
 	})
 }
+
+// TestMergeImportMeasuresHorizonByWallClock: after this device merged a
+// record from a device whose clock runs 200 days ahead, its HLC (Now) runs
+// that far ahead too. A merge import must still measure the tombstone
+// horizon by the wall clock: a deletion made a day ago stays, or the file's
+// old copy of the record would bring it back.
+func TestMergeImportMeasuresHorizonByWallClock(t *testing.T) {
+	local := doc(t, 0, `{}`, []string{"gone"}, acct("keep", "https://k.example", "k", t0))
+	file := doc(t, 0, `{}`, nil, acct("gone", "https://g.example", "g", t0-5000), acct("keep", "https://k.example", "k", t0)).Marshal()
+	ahead := t0 + 200*24*3600*1000
+	p := plan(t, local, file, ImportOptions{Accounts: ModeMerge, Preferences: ModeSkip, Now: ahead, Wall: t0 + 24*3600*1000})
+	acc := p.Doc.Collection("accounts")
+	if _, ok := acc.Get("gone"); ok {
+		t.Fatal("the import brought back a record deleted a day ago")
+	}
+	if _, ok := acc.Tombstone("gone"); !ok {
+		t.Fatal("the import dropped a day-old tombstone as expired")
+	}
+}

@@ -445,6 +445,20 @@ test('extension in Chromium', async (t) => {
     assert.ok(!JSON.stringify(s).includes(PHRASE));
   });
 
+  await t.test('a record stamped by a clock two days ahead is synced and named in the status', async () => {
+    const ahead = Date.now() + 2 * 24 * 3600 * 1000;
+    const json = JSON.stringify({ format: 'davsync', version: 1, exported_at: ahead,
+      collections: { accounts: { records: [{ id: 'from-the-future', site_name: 'Skewed', updated_at: ahead }], tombstones: [] } },
+      preferences: { updated_at: 0, values: {} } });
+    await A.ok('data.import', { json, mode: 'add', dryRun: false });
+    await A.ok('sync.now');
+    const st = (await A.ok('sync.status')).status;
+    assert.ok(st.warnings && st.warnings.some((w) => w.includes('"from-the-future"') && w.includes('ahead')), JSON.stringify(st.warnings));
+    const p = await A.open('options.html');
+    await until(() => p.textContent('#status').then((s) => s.includes('Notes from the last sync:') && s.includes('from-the-future')), { what: 'warning in the page' });
+    await p.close();
+  });
+
   await t.test('keyboard only: add an account, confirm a dialog, Sync now', async () => {
     // A fresh profile with no server, so nothing here reaches the others.
     const D = await browser();
