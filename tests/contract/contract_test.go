@@ -452,6 +452,19 @@ func contract(t *testing.T, s server) {
 		wantKind(t, "Get of a missing file", err, errkind.NotFound)
 	})
 
+	t.Run("copy-move-into-missing-folder", func(t *testing.T) {
+		// Servers answer this 409, 400 (Apache's slashed retry), 403
+		// (lighttpd; x/net and rclone MOVE) or 500 (nginx COPY, Apache
+		// MOVE); the client must say the folder is missing, or the sync
+		// would take the server for one that refuses COPY.
+		put(t, "cm-src.json", []byte("x"), webdav.PutCondition{})
+		wantKind(t, "COPY into a missing folder", c.Copy(ctx, "cm-src.json", "no-such-folder/snap.json", false), errkind.FolderMissing)
+		if err := c.Move(ctx, "cm-src.json", "no-such-folder/snap.json", false); err != nil || s.Name != "nginx" {
+			// nginx creates the missing folder on MOVE (and succeeds).
+			wantKind(t, "MOVE into a missing folder", err, errkind.FolderMissing)
+		}
+	})
+
 	t.Run("large-5MB", func(t *testing.T) {
 		body := make([]byte, 5<<20)
 		if _, err := rand.Read(body); err != nil {

@@ -78,7 +78,7 @@ func (t *Transport) RoundTrip(ctx context.Context, req *webdav.Request) (*webdav
 		if strings.EqualFold(k, "content-type") {
 			hasType = true
 		}
-		if _, err := headers.Call("set", k, v); err != nil {
+		if _, err := headers.Call("set", k, toByteString(v)); err != nil {
 			return nil, errkind.Wrap(errkind.Invalid, op, "the request header "+k+" is not valid", err)
 		}
 	}
@@ -175,7 +175,7 @@ func readHeaders(resp safejs.Value, into map[string]string) error {
 		}
 		v, _ := args[0].String()
 		k, _ := args[1].String()
-		into[strings.ToLower(k)] = v // Headers.forEach already joins repeated headers with ", "
+		into[strings.ToLower(k)] = fromByteString(v) // Headers.forEach already joins repeated headers with ", "
 		return nil
 	})
 	if err != nil {
@@ -184,6 +184,35 @@ func readHeaders(resp safejs.Value, into map[string]string) error {
 	defer cb.Release()
 	_, err = h.Call("forEach", cb)
 	return err
+}
+
+// Header values cross fetch as ByteStrings: one UTF-16 code unit per octet
+// on the wire. fromByteString turns such a string (which syscall/js has
+// re-encoded as UTF-8) back into the octets the server sent, so a raw UTF-8
+// realm or ETag reaches Go unchanged; toByteString is its inverse for
+// request headers.
+func fromByteString(s string) string {
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		if r > 0xff {
+			return s // not a ByteString: leave it alone
+		}
+		b = append(b, byte(r))
+	}
+	return string(b)
+}
+
+func toByteString(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			r := make([]rune, len(s))
+			for j := 0; j < len(s); j++ {
+				r[j] = rune(s[j])
+			}
+			return string(r)
+		}
+	}
+	return s
 }
 
 func stringProp(v safejs.Value, name string) (string, error) {

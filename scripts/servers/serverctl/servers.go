@@ -121,8 +121,13 @@ func apache(l *launch, digest bool) (*exec.Cmd, error) {
 	}
 	users := htpasswdSHA(l.user, l.pass)
 	auth := "AuthType Basic\n  AuthBasicProvider file"
+	realm := "davsync"
 	if digest {
-		users = digestLine(l.user, "davsync", l.pass, md5Sum)
+		// A non-ASCII realm, sent as raw UTF-8: the Digest hash covers its
+		// bytes, which fetch hands over one character per byte
+		// (wasm/jsfetch must turn them back into the same bytes).
+		realm = "davsync Zürich"
+		users = digestLine(l.user, realm, l.pass, md5Sum)
 		auth = "AuthType Digest\n  AuthDigestProvider file\n  AuthDigestDomain /dav/"
 	}
 	if err := write(filepath.Join(l.dir, "htpasswd"), users, 0o644); err != nil {
@@ -163,11 +168,11 @@ Alias /dav/ "%[3]s/"
   AllowOverride None
   Dav On
   %[4]s
-  AuthName "davsync"
+  AuthName "%[5]s"
   AuthUserFile "%[1]s/htpasswd"
   Require valid-user
 </Directory>
-`, l.dir, l.port, l.data, auth)
+`, l.dir, l.port, l.data, auth, realm)
 	conf := filepath.Join(l.dir, "httpd.conf")
 	if err := write(conf, b.String(), 0o644); err != nil {
 		return nil, err
