@@ -142,6 +142,25 @@ func (d *Document) Names() []string {
 	return names
 }
 
+// Newest is the newest time d holds (records' updated_at, tombstones'
+// deleted_at, the preferences' updated_at): a clock that has observed it
+// stamps an edit that beats everything in d.
+func (d *Document) Newest() int64 {
+	t := d.Preferences.UpdatedAt
+	for _, c := range d.Collections {
+		if c == nil {
+			continue
+		}
+		for _, r := range c.Records {
+			t = max(t, r.UpdatedAt)
+		}
+		for _, x := range c.Tombstones {
+			t = max(t, x.DeletedAt)
+		}
+	}
+	return t
+}
+
 // Clone returns a deep copy, so a caller can change it without touching d.
 func (d *Document) Clone() *Document {
 	n := &Document{

@@ -192,3 +192,51 @@ func TestAuthFailurePausesAutomaticSync(t *testing.T) {
 		t.Fatalf("after new settings: want not paused, no error, a next run: %s", st.Raw)
 	}
 }
+
+// TestSyncConfirmAnswersOnlyTheQuestionAsked: confirming a cycle held by the
+// mass-change guard must not also switch an encrypted server file to
+// plaintext (that question was never asked). It is asked next, and only
+// confirming it writes plaintext.
+func TestSyncConfirmAnswersOnlyTheQuestionAsked(t *testing.T) {
+	url, root := davServer(t)
+	a, b := remoteEngine(t), remoteEngine(t)
+	for _, e := range []*Engine{a, b} {
+		call(t, e, "settings.save", map[string]any{"settings": map[string]any{"url": url, "username": "ann", "password": "pw-good",
+			"encryption": map[string]any{"enabled": true, "passphrase": "correct horse", "remember": true}}})
+	}
+	var ids []string
+	for range 12 {
+		ids = append(ids, call(t, a, "accounts.put", `{"account":{"site_name":"secret-site","username":"x"}}`).Get("account.id").String())
+	}
+	call(t, a, "sync.now", nil)
+	call(t, b, "sync.now", nil)
+	// On b the encryption switch goes off (the passphrase stays), and b
+	// deletes 7 of the 12 accounts.
+	call(t, b, "settings.save", map[string]any{"settings": map[string]any{"encryption": map[string]any{"enabled": false, "passphrase": "correct horse", "remember": true}}})
+	for _, id := range ids[:7] {
+		call(t, b, "accounts.delete", map[string]any{"id": id})
+	}
+	call(t, a, "accounts.put", `{"account":{"site_name":"secret-site","username":"y"}}`)
+	call(t, a, "sync.now", nil)
+	encrypted := func() bool {
+		body, err := os.ReadFile(filepath.Join(root, "davsync", "davsync.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Contains(string(body), "davsync-encrypted")
+	}
+	reason := func() string { return call(t, b, "sync.status", nil).Get("status.preview.reason").String() }
+	if _, err := b.Handle(context.Background(), "sync.now", nil); !errors.Is(err, errkind.NeedsConfirmation) || reason() != "mass_change" {
+		t.Fatalf("b not held by the mass-change guard: %v (%s)", err, reason())
+	}
+	if _, err := b.Handle(context.Background(), "sync.confirm", nil); !errors.Is(err, errkind.NeedsConfirmation) || reason() != "encryption_change" {
+		t.Fatalf("after confirming the mass change: %v (%s), want the encryption question", err, reason())
+	}
+	if !encrypted() {
+		t.Fatal("confirming the mass change stored the accounts in plaintext on the server")
+	}
+	call(t, b, "sync.confirm", nil)
+	if encrypted() {
+		t.Fatal("confirming the encryption change left the server file encrypted")
+	}
+}

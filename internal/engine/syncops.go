@@ -146,7 +146,14 @@ func (e *Engine) syncNow(ctx context.Context, params []byte) (any, error) {
 
 func (e *Engine) syncConfirm(ctx context.Context, _ []byte) (any, error) {
 	return e.operate(ctx, "manual", func(se *dsync.Engine) (*dsync.CycleResult, error) {
-		return se.Cycle(ctx, dsync.CycleOptions{Confirm: true, AllowEncryptionChange: true})
+		// Confirm answers the question the held cycle asked: the
+		// encryption switch only when that was the question, never as a
+		// side effect of confirming a mass change.
+		opts := dsync.CycleOptions{Confirm: true}
+		if st, err := se.Status(ctx); err == nil && st.Preview != nil && st.Preview.Reason == "encryption_change" {
+			opts.AllowEncryptionChange = true
+		}
+		return se.Cycle(ctx, opts)
 	})
 }
 

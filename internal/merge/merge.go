@@ -483,7 +483,7 @@ func FutureWarnings(d *backup.Document, now int64) []string {
 		}
 	}
 	when := func(ts int64) string { return time.UnixMilli(ts).UTC().Format(time.RFC3339) }
-	const tail = " is more than a day ahead of this device's clock; a device with a wrong clock wrote it. Check the date and time settings of your devices."
+	const tail = " is more than a day ahead of this device's clock; a device (or the WebDAV server) with a wrong clock wrote it. Check the date and time settings of your devices and the server."
 	for _, name := range d.Names() {
 		c := d.Collections[name]
 		for _, r := range c.Records {

@@ -10,6 +10,7 @@ import (
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/local"
 	"github.com/davsync/davsync/internal/merge"
+	"github.com/tidwall/gjson"
 )
 
 // maxConflicts bounds the conflict log; the oldest entries go first.
@@ -117,6 +118,14 @@ func (e *Engine) conflictState(ctx context.Context, mres *merge.Result) (map[str
 	return map[string][]byte{keyConflicts: mustJSON(cs)}, added, nil
 }
 
+// ConflictState returns the conflict log with cs added, as the device-state
+// item to write in the same Commit as the document that holds their winners
+// (an import's merge, like a sync's), or nil when cs is empty.
+func (e *Engine) ConflictState(ctx context.Context, cs []merge.Conflict) (map[string][]byte, error) {
+	st, _, err := e.conflictState(ctx, &merge.Result{Conflicts: cs})
+	return st, err
+}
+
 func (e *Engine) conflictCount(ctx context.Context) (int, error) {
 	cs, err := e.loadConflicts(ctx)
 	return len(cs), err
@@ -180,6 +189,12 @@ func (e *Engine) ResolveConflict(ctx context.Context, id, choice string) error {
 			var old *backup.Record
 			if r, ok := col.Get(ci.RecordID); ok {
 				old = &r
+				// A field conflict is about its fields: the record's other
+				// fields keep what they hold now (edits made after the
+				// conflict was logged, on any device, are not reverted).
+				if !ci.Deleted && len(ci.Fields) > 0 {
+					v = overlayFields(r.Raw, v, ci.Fields)
+				}
 			}
 			r, err := merge.Edit(old, v, clock.Now())
 			if err != nil {
@@ -206,6 +221,54 @@ func (e *Engine) ResolveConflict(ctx context.Context, id, choice string) error {
 			return nil
 		}
 	}
+}
+
+// overlayFields returns cur with the conflicting fields set as in version
+// (removed where version lacks them).
+func overlayFields(cur, version []byte, fields []FieldWinner) []byte {
+	want := map[string]bool{}
+	for _, f := range fields {
+		want[f.Field] = true
+	}
+	vals := map[string]string{}
+	gjson.ParseBytes(version).ForEach(func(k, v gjson.Result) bool {
+		if want[k.Str] {
+			vals[k.Str] = v.Raw
+		}
+		return true
+	})
+	out := []byte{'{'}
+	n := 0
+	add := func(k, v string) {
+		if n > 0 {
+			out = append(out, ',')
+		}
+		n++
+		out = backup.AppendString(out, k)
+		out = append(out, ':')
+		out = append(out, v...)
+	}
+	done := map[string]bool{}
+	gjson.ParseBytes(cur).ForEach(func(k, v gjson.Result) bool {
+		switch {
+		case k.Str == backup.FieldUpdatedAt || k.Str == backup.FieldFieldTimes:
+		case want[k.Str]:
+			done[k.Str] = true
+			if nv, ok := vals[k.Str]; ok {
+				add(k.Str, nv)
+			}
+		default:
+			add(k.Str, v.Raw)
+		}
+		return true
+	})
+	for _, f := range fields {
+		if nv, ok := vals[f.Field]; ok && !done[f.Field] {
+			add(f.Field, nv)
+			done[f.Field] = true
+		}
+	}
+	return append(out, '}')
 }
 
 func nullable(b json.RawMessage) []byte {

@@ -123,12 +123,11 @@ func (e *Engine) cycle(ctx context.Context, set Settings, l layout, opts CycleOp
 	now := e.nowMs()
 	fresh := !m.Exists
 
-	if m.LastSync > 0 && time.Duration(now-m.LastSync)*time.Millisecond > set.horizon() &&
-		!opts.Confirm && strategy == strategyMerge {
-		p := &Preview{Reason: "stale_device", Message: "this device last synced more than " +
-			strconv.Itoa(set.TombstoneHorizonDays) + " days ago; deletions made elsewhere since then are forgotten, so merging could bring deleted records back. Download (replace) to take the server's data, or confirm to merge anyway."}
-		res.Preview = p
-		return res, errkind.New(errkind.NeedsConfirmation, "sync", p.Message)
+	if (!opts.Confirm || opts.askStale) && strategy == strategyMerge {
+		if p := staleAt(set, m.LastSync, now); p != nil {
+			res.Preview = p
+			return res, errkind.New(errkind.NeedsConfirmation, "sync", p.Message)
+		}
 	}
 
 	rev, err := e.store.Rev(ctx)
@@ -288,7 +287,10 @@ func (e *Engine) cycle(ctx context.Context, set Settings, l layout, opts CycleOp
 				return res, err
 			}
 			mres.Doc.ExportedAt = doc.ExportedAt
-			observeAll(e.store.Clock(), mres.Doc)
+			// Past every timestamp the merge holds, so an edit made after this
+			// sync sorts after everything it has seen, whatever the clocks of
+			// the devices that wrote them.
+			e.store.Clock().Observe(mres.Doc.Newest())
 			if !guarded {
 				if p := guardFromMerge(set, opts, doc, remoteDoc, rm.exists, mres); p != nil {
 					res.Preview = p
@@ -357,6 +359,16 @@ func (e *Engine) cycle(ctx context.Context, set Settings, l layout, opts CycleOp
 	}
 }
 
+// staleAt returns the stale-device preview when a device that last synced
+// at lastSync is older than the tombstone horizon at now, else nil.
+func staleAt(set Settings, lastSync, now int64) *Preview {
+	if lastSync <= 0 || time.Duration(now-lastSync)*time.Millisecond <= set.horizon() {
+		return nil
+	}
+	return &Preview{Reason: "stale_device", Message: "this device last synced more than " +
+		strconv.Itoa(set.TombstoneHorizonDays) + " days ago; deletions made elsewhere since then are forgotten, so merging could bring deleted records back. Download (replace) to take the server's data, or confirm to merge anyway."}
+}
+
 // written is what a confirmed write left on the server.
 type written struct {
 	etag, hash string
@@ -421,6 +433,7 @@ func (e *Engine) read(ctx context.Context, cl *webdav.Client, file string) (*rem
 	if err != nil {
 		return nil, err
 	}
+	e.observeServer(g)
 	return remoteOf(g), nil
 }
 
@@ -451,6 +464,7 @@ func (e *Engine) probe(ctx context.Context, cl *webdav.Client, m *marker) (rm *r
 	if err != nil {
 		return nil, false, err
 	}
+	e.observeServer(g)
 	if g.NotModified {
 		return nil, true, nil
 	}
@@ -459,6 +473,17 @@ func (e *Engine) probe(ctx context.Context, cl *webdav.Client, m *marker) (rm *r
 		return nil, true, nil
 	}
 	return remoteOf(g), false, nil
+}
+
+// observeServer advances the clock to the server's time: a device whose
+// own clock runs far behind would otherwise stamp a deletion just after the
+// newest time it has seen, which in a document nobody edited for a while is
+// already older than the tombstone horizon, so every other device drops the
+// tombstone at once and a device that still holds the record brings it back.
+func (e *Engine) observeServer(g *webdav.GetResult) {
+	if !g.Date.IsZero() {
+		e.store.Clock().Observe(g.Date.UnixMilli())
+	}
 }
 
 // decode parses the remote file (encrypted, gzip or plain, by content).
@@ -612,23 +637,6 @@ func secondETag(etag string) bool {
 		return false
 	}
 	return secs > 1e9 && secs < 1e10 // 2001 .. 2286
-}
-
-// observeAll advances the clock past every timestamp in doc, so an edit made
-// after this sync sorts after everything it has seen, whatever the clocks of
-// the devices that wrote them.
-func observeAll(c interface{ Observe(int64) }, doc *backup.Document) {
-	var hi int64
-	for _, col := range doc.Collections {
-		for _, r := range col.Records {
-			hi = max(hi, r.UpdatedAt)
-		}
-		for _, t := range col.Tombstones {
-			hi = max(hi, t.DeletedAt)
-		}
-	}
-	hi = max(hi, doc.Preferences.UpdatedAt)
-	c.Observe(hi)
 }
 
 // cachedKey returns the derived key for set's passphrase, from memory or

@@ -106,6 +106,7 @@ type CycleOptions struct {
 	forceRead     bool           // ignore the stored ETag: read the remote
 	forceSnapshot bool           // snapshot the remote before replacing it
 	replaceSide   bool           // one side is replaced wholesale (guard counts updates)
+	askStale      bool           // Confirm answers the guard only: a stale device is still asked
 	undoLabel     string
 }
 

@@ -168,6 +168,20 @@ func namesOf(doc *backup.Document) map[string]string {
 	return out
 }
 
+// field reads one field of a live record ("<no record>" if there is none).
+func (d *device) field(id, f string) string {
+	d.t.Helper()
+	doc, _, err := d.store.Load(context.Background())
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	r, ok := doc.Collection("accounts").Get(id)
+	if !ok {
+		return "<no record>"
+	}
+	return gjson.GetBytes(r.Raw, f).String()
+}
+
 func (d *device) docHash() string {
 	doc, _, err := d.store.Load(context.Background())
 	if err != nil {

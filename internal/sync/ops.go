@@ -36,6 +36,11 @@ func (e *Engine) Upload(ctx context.Context, opts CycleOptions) (*CycleResult, e
 func (e *Engine) Download(ctx context.Context, mode string, opts CycleOptions) (*CycleResult, error) {
 	switch mode {
 	case "merge":
+		// Confirm here answers the mass-change guard (the page asked
+		// before downloading), not the stale-device question: merging a
+		// stale device's data would bring back deletions the server has
+		// forgotten. That question is answered by sync.confirm.
+		opts.askStale = true
 	case "replace":
 		opts.strategy = strategyDownloadOnly
 		opts.replaceSide = true

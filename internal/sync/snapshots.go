@@ -203,6 +203,18 @@ func (e *Engine) restoreLocally(ctx context.Context, name, mode string) error {
 	if !l.ownSnapshot(name) {
 		return errkind.New(errkind.Invalid, "restore snapshot", "that is not a snapshot of this sync file; pick one from the list")
 	}
+	if mode == "merge" {
+		// The restore keeps this device's data and syncs it with Confirm:
+		// on a stale device that would bring back deletions the server
+		// has forgotten. Ask first, before anything changes.
+		var m marker
+		if _, err := e.readJSON(ctx, keyMarker, &m); err != nil {
+			return err
+		}
+		if p := staleAt(set, m.LastSync, e.nowMs()); p != nil {
+			return errkind.New(errkind.NeedsConfirmation, "restore snapshot", p.Message)
+		}
+	}
 	g, err := cl.Get(ctx, l.snapDir+"/"+name, "")
 	if err != nil {
 		return err
