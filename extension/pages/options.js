@@ -364,8 +364,17 @@ let previewed = null; // the exact input the preview was made for
 
 async function importInput() {
   const f = $('importFile').files[0];
-  if (f) return await f.text();
-  return $('importText').value;
+  if (!f) return $('importText').value;
+  // f.text() would turn every byte that is not UTF-8 into U+FFFD, breaking
+  // gzip files and the binary encrypted envelope (the sync file as it lies
+  // on the server); those go as a base64 data URL, which Go decodes.
+  const bytes = new Uint8Array(await f.arrayBuffer());
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (e) { /* binary */ }
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  return 'data:application/octet-stream;base64,' + btoa(bin);
 }
 
 function importParams(json, dryRun) {
@@ -387,7 +396,7 @@ function renderPreview(pv) {
     t(s.name === 'preferences' ? 'scopePreferences' : 'scopeAccounts'),
     s.in_file ? String(s.records) : t('notInFile'),
     String(s.added || 0), String(s.updated || 0), String(s.deleted || 0), String(s.unchanged || 0),
-    String((s.skipped || 0) + (s.duplicates || 0)),
+    String(s.skipped || 0), // duplicates are listed in a note; in add mode the skipped ones are already in skipped
   ]);
   box.append(table([t('pvSection'), t('pvInFile'), t('pvAdded'), t('pvUpdated'), t('pvDeleted'), t('pvUnchanged'), t('pvSkipped')], rows));
   const notes = [...(pv.warnings || []).map((w) => [w, 'warn']), ...(pv.notes || []).map((n) => [n, ''])];

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -113,8 +114,14 @@ func (e *Engine) accountsPut(ctx context.Context, params []byte) (any, error) {
 			}
 		}
 		r, err := local.PutRecord(doc, accounts, raw, st.Clock().Now())
+		if err != nil {
+			return err
+		}
+		if err := storable(op, "account", r.Raw, nil); err != nil {
+			return err
+		}
 		saved = r
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -178,6 +185,9 @@ func (e *Engine) preferencesSave(ctx context.Context, params []byte) (any, error
 		return nil, errkind.New(errkind.TooLarge, op, "the preferences are larger than 1 MB")
 	}
 	vals := backup.Compact(nil, []byte(v.Raw))
+	if err := storable(op, "preferences", nil, vals); err != nil {
+		return nil, err
+	}
 	st, err := e.Store(ctx)
 	if err != nil {
 		return nil, err
@@ -252,4 +262,33 @@ func (e *Engine) loadDoc(ctx context.Context) (*backup.Document, error) {
 	}
 	doc, _, err := st.Load(ctx)
 	return doc, err
+}
+
+// storable checks that a record of the accounts collection (rec) or
+// preference values (vals), placed where the document keeps them, can be
+// read back: the document nests them a few levels down (MaxDepth counts from
+// the document's top) and refuses repeated members in the preferences. A
+// record that passes on its own but not in place would make the stored
+// document unreadable, and every later call would fail.
+func storable(op, what string, rec, vals []byte) error {
+	b := make([]byte, 0, len(rec)+len(vals)+128)
+	b = append(b, `{"format":"davsync","version":1,"collections":{"accounts":{"records":[`...)
+	b = append(b, rec...)
+	b = append(b, `]}},"preferences":{"updated_at":0,"values":`...)
+	if vals == nil {
+		vals = []byte("{}")
+	}
+	b = append(b, vals...)
+	b = append(b, `}}`...)
+	if _, err := backup.Parse(b); err != nil {
+		msg := "the " + what + " cannot be stored: " + errkind.Message(err)
+		switch {
+		case errors.Is(err, backup.ErrTooDeep):
+			msg = "the " + what + " nests its values too deeply to be stored; flatten it"
+		case errors.Is(err, backup.ErrDuplicateKey):
+			msg = "the " + what + " has a member twice; send each member once"
+		}
+		return errkind.Wrap(errkind.Invalid, op, msg, err)
+	}
+	return nil
 }

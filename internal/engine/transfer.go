@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"github.com/davsync/davsync/internal/backup"
 
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/local"
@@ -56,8 +57,10 @@ const maxImportRounds = 4
 // dataImport previews (dryRun) or applies an import. Applying cannot lose an
 // edit: the plan is computed from revision rev and committed with CommitIf
 // on that revision, so if anything changed meanwhile the commit is refused
-// and the import is planned again on the new state. The state it replaces
-// is kept as an undo point ("import").
+// and the import is planned again on the new state; after maxImportRounds
+// such rounds it is planned with the store held (local.Store.Apply), so a
+// stream of edits cannot keep it from completing either. The state it
+// replaces is kept as an undo point ("import").
 func (e *Engine) dataImport(ctx context.Context, params []byte) (any, error) {
 	const op = "data.import"
 	var p struct {
@@ -82,24 +85,51 @@ func (e *Engine) dataImport(ctx context.Context, params []byte) (any, error) {
 		return nil, err
 	}
 	skip := p.SkipDups == nil || *p.SkipDups
+	planFor := func(doc *backup.Document) (*transfer.ImportPlan, error) {
+		return transfer.Plan(doc, []byte(p.JSON), transfer.ImportOptions{
+			Passphrase: p.Passphrase, KDF: e.cfg.KDF,
+			Accounts: m, Preferences: m, SkipDuplicates: skip,
+			Now: st.Clock().Now(), Wall: e.cfg.Wall(),
+		})
+	}
+	commitOf := func(plan *transfer.ImportPlan) (local.Commit, error) {
+		// Past every time the imported document holds, not only the
+		// plan's stamp: a file from a device whose clock runs ahead carries
+		// later times, and a deletion made after the import must beat them.
+		st.Clock().Observe(max(plan.Stamp, plan.Doc.Newest()))
+		c := local.Commit{Doc: plan.Doc, UndoLabel: "import"}
+		// Versions that lost the merge go to the conflict log in the same
+		// commit, so the user can bring them back (as after a sync).
+		if len(plan.Conflicts) > 0 {
+			se, err := e.syncEngine(ctx)
+			if err != nil {
+				return c, err
+			}
+			if c.State, err = se.ConflictState(ctx, plan.Conflicts); err != nil {
+				return c, err
+			}
+		}
+		return c, nil
+	}
+	// Planned without holding the store (planning may derive a key), then
+	// swapped in if nothing changed meanwhile.
 	for round := 0; round < maxImportRounds; round++ {
 		doc, rev, err := st.Load(ctx)
 		if err != nil {
 			return nil, err
 		}
-		plan, err := transfer.Plan(doc, []byte(p.JSON), transfer.ImportOptions{
-			Passphrase: p.Passphrase, KDF: e.cfg.KDF,
-			Accounts: m, Preferences: m, SkipDuplicates: skip,
-			Now: st.Clock().Now(), Wall: e.cfg.Wall(),
-		})
+		plan, err := planFor(doc)
 		if err != nil {
 			return nil, err
 		}
 		if p.DryRun {
 			return map[string]any{"preview": plan.Preview}, nil
 		}
-		st.Clock().Observe(plan.Stamp)
-		ok, _, err := st.CommitIf(ctx, rev, local.Commit{Doc: plan.Doc, UndoLabel: "import"})
+		c, err := commitOf(plan)
+		if err != nil {
+			return nil, err
+		}
+		ok, _, err := st.CommitIf(ctx, rev, c)
 		if err != nil {
 			return nil, err
 		}
@@ -107,5 +137,17 @@ func (e *Engine) dataImport(ctx context.Context, params []byte) (any, error) {
 			return map[string]any{"result": plan.Result()}, nil
 		}
 	}
-	return nil, errkind.New(errkind.Busy, op, "the data kept changing while importing; try again in a moment")
+	// Edits kept landing while the file was planned: plan once more with
+	// the store held, so the import completes on top of all of them.
+	var plan *transfer.ImportPlan
+	if _, err := st.Apply(ctx, func(doc *backup.Document) (local.Commit, error) {
+		var err error
+		if plan, err = planFor(doc); err != nil {
+			return local.Commit{}, err
+		}
+		return commitOf(plan)
+	}); err != nil {
+		return nil, err
+	}
+	return map[string]any{"result": plan.Result()}, nil
 }

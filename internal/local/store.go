@@ -186,17 +186,28 @@ func (s *Store) Update(ctx context.Context, fn func(doc *backup.Document) error)
 // changes, keeps the previous state as an undo point named undoLabel (an
 // import, a restore).
 func (s *Store) UpdateWith(ctx context.Context, undoLabel string, fn func(doc *backup.Document) error) (int64, error) {
+	return s.Apply(ctx, func(doc *backup.Document) (Commit, error) {
+		return Commit{Doc: doc, UndoLabel: undoLabel}, fn(doc)
+	})
+}
+
+// Apply runs fn on a copy of the newest state while no other write can
+// land, and writes the Commit it returns (nothing if fn fails). It is for
+// a change that must not lose a race it cannot win by retrying: an import
+// whose optimistic CommitIf rounds kept finding new edits. The edits that
+// came first are in doc, so none is lost; writers wait while fn runs.
+func (s *Store) Apply(ctx context.Context, fn func(doc *backup.Document) (Commit, error)) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cur, rev, err := s.loadLocked(ctx)
 	if err != nil {
 		return 0, err
 	}
-	doc := Clone(cur)
-	if err := fn(doc); err != nil {
+	c, err := fn(Clone(cur))
+	if err != nil {
 		return 0, err
 	}
-	_, newRev, err := s.commitLocked(ctx, rev, Commit{Doc: doc, UndoLabel: undoLabel})
+	_, newRev, err := s.commitLocked(ctx, rev, c)
 	return newRev, err
 }
 

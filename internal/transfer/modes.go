@@ -300,8 +300,9 @@ func dupKey(raw []byte) string {
 }
 
 // NormalizeURL returns the form two site URLs are compared in for duplicate
-// detection: no scheme (nor a leading "//"), host lower-cased, trailing
-// slashes dropped, path, query and port kept as they are.
+// detection: no scheme (nor a leading "//"), host lower-cased, the default
+// ports 443 and 80 dropped, trailing slashes of the path dropped (also
+// before a query), path, query and other ports kept as they are.
 func NormalizeURL(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.Index(s, "://"); i >= 0 && !strings.ContainsAny(s[:i], "/?#") {
@@ -313,5 +314,12 @@ func NormalizeURL(s string) string {
 		end = len(s)
 	}
 	host, rest := strings.ToLower(s[:end]), s[end:]
+	// The scheme is ignored, so so is its default port.
+	host = strings.TrimSuffix(strings.TrimSuffix(host, ":443"), ":80")
+	// Trailing slashes of the path go, also before a query or fragment
+	// ("/?q" and "?q" are the same URL).
+	if q := strings.IndexAny(rest, "?#"); q >= 0 {
+		return host + strings.TrimRight(rest[:q], "/") + rest[q:]
+	}
 	return host + strings.TrimRight(rest, "/")
 }

@@ -172,22 +172,8 @@ func Plan(local *backup.Document, data []byte, opts ImportOptions) (*ImportPlan,
 	if wall <= 0 {
 		wall = now
 	}
-	p := &planner{local: local, in: in, now: now, wall: wall, stamp: max(now, newest(local)+1), skipDups: opts.SkipDuplicates}
+	p := &planner{local: local, in: in, now: now, wall: wall, stamp: max(now, local.Newest()+1), skipDups: opts.SkipDuplicates}
 	return p.plan(accMode, prefMode)
-}
-
-// newest is the newest time in d, so a stamp after it beats everything d holds.
-func newest(d *backup.Document) int64 {
-	t := d.Preferences.UpdatedAt
-	for _, c := range d.Collections {
-		for _, r := range c.Records {
-			t = max(t, r.UpdatedAt)
-		}
-		for _, x := range c.Tombstones {
-			t = max(t, x.DeletedAt)
-		}
-	}
-	return t
 }
 
 type planner struct {

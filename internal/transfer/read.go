@@ -45,9 +45,10 @@ func mib(n int) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 // read detects what data is and validates all of it. Every error is one the
 // user can act on, and comes before anything could be applied.
 func read(data []byte, passphrase string, kdf envelope.KDF, now int64) (*incoming, error) {
-	if len(data) > MaxInputSize {
-		return nil, errkind.New(errkind.TooLarge, op, fmt.Sprintf(
-			"The file is %s; davsync imports files up to 32 MiB. Check that this is a davsync or All API Hub backup. Nothing was imported.", mib(len(data))))
+	// A binary file reaches us as base64 (a data URL from the page), a third
+	// larger than the file: the limit is on the file, so measure it decoded.
+	if len(data) > MaxInputSize/3*4+256 {
+		return nil, tooLarge(len(data) / 4 * 3)
 	}
 	data = bytes.TrimPrefix(bytes.TrimSpace(data), []byte("\xef\xbb\xbf"))
 	data = bytes.TrimSpace(data)
@@ -57,6 +58,9 @@ func read(data []byte, passphrase string, kdf envelope.KDF, now int64) (*incomin
 	data, err := unBase64(data)
 	if err != nil {
 		return nil, err
+	}
+	if len(data) > MaxInputSize {
+		return nil, tooLarge(len(data))
 	}
 	in := &incoming{source: SourceDavsync}
 	// At most: gzip, then the envelope, then gzip inside it (the sync file's
@@ -138,17 +142,22 @@ layers:
 	return nil, notBackup()
 }
 
-// unBase64 accepts a gzip file that reached us as base64 text (a page that
-// reads files as data URLs, or a user pasting a compressed file): a
-// "data:...;base64," prefix is dropped, and text starting with "H4sI" (the
-// base64 of gzip's magic bytes) is decoded. Anything else is returned as is.
+// unBase64 accepts a file that reached us as base64 text: a data URL
+// ("data:...;base64,", how the page sends a file that is not UTF-8 text:
+// gzip, the binary encrypted envelope) is decoded whatever it holds, and
+// bare text starting with "H4sI" (the base64 of gzip's magic bytes, a user
+// pasting a compressed file) too. Anything else is returned as is.
 func unBase64(data []byte) ([]byte, error) {
+	dataURL := false
 	if bytes.HasPrefix(data, []byte("data:")) {
 		if i := bytes.Index(data, []byte(";base64,")); i >= 0 && i < 200 {
-			data = data[i+len(";base64,"):]
+			data, dataURL = data[i+len(";base64,"):], true
 		}
 	}
-	if !bytes.HasPrefix(data, []byte("H4sI")) {
+	// A data URL carries the file's bytes whatever they are (the page sends
+	// binary files, gzip or the binary envelope, this way); bare text is
+	// decoded only when it is recognisably gzip.
+	if !dataURL && !bytes.HasPrefix(data, []byte("H4sI")) {
 		return data, nil
 	}
 	clean := bytes.Map(func(r rune) rune {
@@ -163,6 +172,11 @@ func unBase64(data []byte) ([]byte, error) {
 		return nil, errkind.Wrap(errkind.BadDocument, op, "The text looks like a compressed backup in base64 but is damaged or incomplete. Choose the file itself or copy all of it. Nothing was imported.", err)
 	}
 	return out[:n], nil
+}
+
+func tooLarge(n int) error {
+	return errkind.New(errkind.TooLarge, op, fmt.Sprintf(
+		"The file is %s; davsync imports files up to 32 MiB. Check that this is a davsync or All API Hub backup. Nothing was imported.", mib(n)))
 }
 
 func notBackup() error {

@@ -489,7 +489,10 @@ func TestNormalizeURL(t *testing.T) {
 		{"//EXAMPLE.com/api/", "example.com/api"},
 		{"https://example.com/API/v1/", "example.com/API/v1"},
 		{"https://example.com:8443/", "example.com:8443"},
-		{"  https://example.com/?a=B  ", "example.com/?a=B"},
+		{"  https://example.com/?a=B  ", "example.com?a=B"},
+		{"https://api.example.com:443/", "api.example.com"},
+		{"http://api.example.com:80", "api.example.com"},
+		{"https://api.example.com/v1/?lang=en", "api.example.com/v1?lang=en"},
 		{"", ""},
 	}
 	for _, tt := range tests {
@@ -650,5 +653,43 @@ func TestMergeImportMeasuresHorizonByWallClock(t *testing.T) {
 	}
 	if _, ok := acc.Tombstone("gone"); !ok {
 		t.Fatal("the import dropped a day-old tombstone as expired")
+	}
+}
+
+// The sync file on the server is binary whenever compression (the default)
+// or encryption is on: gzip, or the binary envelope (a JSON header line and
+// raw ciphertext). A user who downloads it from the server and imports it
+// on the Import page must get it in, so the page has to send the file's
+// bytes in a form that survives a JS string: a base64 data URL.
+func TestImportBinarySyncFileAsDataURL(t *testing.T) {
+	local := doc(t, 1, `{"theme":"dark"}`, nil, acct("a1", "https://a.example/", "u", t0))
+	plain := local.Marshal()
+	key, err := envelope.NewKey("pass-phrase", testKDF(), envelope.Options{Iterations: envelope.MinIterations})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name     string
+		compress bool
+		key      *envelope.Key
+	}{{"gzip", true, nil}, {"encrypted", false, key}, {"encrypted+gzip", true, key}} {
+		file, err := envelope.Wrap(plain, c.compress, c.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Raw bytes work (a native caller):
+		if _, err := Plan(nil, file, ImportOptions{Passphrase: "pass-phrase", KDF: testKDF(), Now: now}); err != nil {
+			t.Errorf("%s, raw bytes: %v", c.name, err)
+		}
+		// As a data URL (how a page can carry binary bytes in a string):
+		url := "data:application/octet-stream;base64," + base64.StdEncoding.EncodeToString(file)
+		p, err := Plan(nil, []byte(url), ImportOptions{Passphrase: "pass-phrase", KDF: testKDF(), Now: now})
+		if err != nil {
+			t.Errorf("%s, as a data URL: %v", c.name, err)
+			continue
+		}
+		if _, ok := p.Doc.Collection("accounts").Get("a1"); !ok {
+			t.Errorf("%s: account not imported", c.name)
+		}
 	}
 }

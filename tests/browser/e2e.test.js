@@ -7,6 +7,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const zlib = require('node:zlib');
+const { isUtf8 } = require('node:buffer');
 const { ROOT, DIST, buildTestExtension, startDav, launch, until } = require('./lib');
 
 const OUT = path.join(ROOT, 'test-results');
@@ -443,6 +444,20 @@ test('extension in Chromium', async (t) => {
     const s = (await B.ok('settings.get')).settings;
     assert.equal(s.encryption.passphraseSet, true);
     assert.ok(!JSON.stringify(s).includes(PHRASE));
+  });
+
+  await t.test('import the sync file as it lies on the server (binary: encrypted, gzip inside)', async () => {
+    const file = fs.readdirSync(path.join(dav.root, 'davsync')).map((f) => path.join(dav.root, 'davsync', f)).find((f) => /davsync\.json/.test(f));
+    const bytes = fs.readFileSync(file);
+    assert.ok(!isUtf8(bytes), 'the server file is expected to be binary here');
+    const p = await B.open('options.html');
+    await p.setInputFiles('#importFile', file);
+    await p.fill('#importPass', 'purple monkey dishwasher');
+    await p.click('#preview');
+    const msg = await until(() => p.textContent('#importMsg').then((s) => s.trim() && s), { what: 'preview of the binary file' });
+    assert.match(msg, /Nothing has changed/);
+    assert.match(await p.textContent('#importPreview'), /davsync/);
+    await p.close();
   });
 
   await t.test('a record stamped by a clock two days ahead is synced and named in the status', async () => {
