@@ -448,7 +448,7 @@ func (c *Client) backoff(attempt int, resp *Response, waited time.Duration) (tim
 	}
 	if resp != nil {
 		now := c.cfg.now()
-		if t, ok := ParseRetryAfter(resp.Header["retry-after"], now); ok {
+		if t, ok := retryAfterOf(resp, now); ok {
 			if ra := t.Sub(now); ra > d {
 				d = ra
 			}

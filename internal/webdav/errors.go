@@ -43,7 +43,7 @@ func (c *Client) statusError(op, method, rel string, resp *Response) *errkind.Er
 		return e(errkind.Unsupported, "the server does not allow "+method+" on "+name+"; check that the URL points at a WebDAV folder")
 	case s == 429 || (s == 503 && resp.Header["retry-after"] != ""):
 		err := e(errkind.RateLimited, "the server asks to slow down; davsync will try again later")
-		if t, ok := ParseRetryAfter(resp.Header["retry-after"], c.cfg.now()); ok {
+		if t, ok := retryAfterOf(resp, c.cfg.now()); ok {
 			err.RetryAfter = t
 			err.Msg = "the server asks to slow down until " + t.UTC().Format("15:04:05 UTC") + "; davsync will try again then" + code
 		}

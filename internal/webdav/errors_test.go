@@ -217,3 +217,34 @@ func TestNormalizeETag(t *testing.T) {
 		t.Fatal(q)
 	}
 }
+
+// TestRetryAfterDateAgainstServerDate: a date-form Retry-After counts from
+// the response's own Date, so a server whose clock runs three hours ahead
+// (a NAS set to local time) asking for a minute gets a minute, not 3h01m
+// (capped at a day), and one running behind does not get "now".
+func TestRetryAfterDateAgainstServerDate(t *testing.T) {
+	now := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+	for _, skew := range []time.Duration{3 * time.Hour, -3 * time.Hour, 0} {
+		sent := now.Add(skew)
+		resp := &Response{Status: 429, Header: map[string]string{
+			"date":        sent.Format(http1123),
+			"retry-after": sent.Add(time.Minute).Format(http1123),
+		}}
+		got, ok := retryAfterOf(resp, now)
+		if !ok || got.Sub(now) != time.Minute {
+			t.Errorf("server clock %v off: wait %v (%v), want 1m", skew, got.Sub(now), ok)
+		}
+	}
+	// Without a Date header the device's clock is all there is.
+	resp := &Response{Status: 429, Header: map[string]string{"retry-after": now.Add(time.Minute).Format(http1123)}}
+	if got, ok := retryAfterOf(resp, now); !ok || got.Sub(now) != time.Minute {
+		t.Errorf("no Date: wait %v (%v), want 1m", got.Sub(now), ok)
+	}
+	// Seconds are seconds whatever the Date says.
+	resp = &Response{Status: 429, Header: map[string]string{"date": now.Add(5 * time.Hour).Format(http1123), "retry-after": "30"}}
+	if got, ok := retryAfterOf(resp, now); !ok || got.Sub(now) != 30*time.Second {
+		t.Errorf("seconds form: wait %v (%v), want 30s", got.Sub(now), ok)
+	}
+}
+
+const http1123 = "Mon, 02 Jan 2006 15:04:05 GMT"

@@ -119,3 +119,24 @@ func ParseRetryAfter(v string, now time.Time) (time.Time, bool) {
 	}
 	return t, true
 }
+
+// retryAfterOf is when resp allows the next request, on this device's
+// clock (now). The date form of Retry-After is measured against the
+// response's own Date header when it has one (RFC 9110, 10.2.3): a server
+// whose clock is off, a NAS set to local time, would otherwise make
+// davsync wait hours too long, or not at all.
+func retryAfterOf(resp *Response, now time.Time) (time.Time, bool) {
+	v := strings.TrimSpace(resp.Header["retry-after"])
+	if v == "" || (v[0] >= '0' && v[0] <= '9') {
+		return ParseRetryAfter(v, now)
+	}
+	sent, ok := ParseHTTPDate(resp.Header["date"])
+	if !ok {
+		return ParseRetryAfter(v, now)
+	}
+	t, ok := ParseRetryAfter(v, sent)
+	if !ok {
+		return time.Time{}, false
+	}
+	return now.Add(t.Sub(sent)), true
+}
