@@ -108,7 +108,11 @@ layers:
 			return nil, err
 		}
 		in.doc, in.version = doc, root.Get("version").Raw // the file's, before migration
-		in.hasRecords, in.hasPrefs = true, true
+		// Preferences never set on the exporting device (time 0, nothing
+		// in them) are no preferences at all: replacing this device's with
+		// them would wipe them, and the wipe would spread on the next sync.
+		neverSet := doc.Preferences.UpdatedAt == 0 && string(doc.Preferences.Values) == "{}"
+		in.hasRecords, in.hasPrefs = true, !neverSet
 		if raw, ok := doc.Extra[ScopeMember]; ok {
 			delete(doc.Extra, ScopeMember) // a marker of the file, not data to merge
 			switch s := Scope(gjson.ParseBytes(raw).String()); s {

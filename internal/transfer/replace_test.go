@@ -101,3 +101,30 @@ func TestDepthLimitsAgree(t *testing.T) {
 		t.Fatalf("jsonlimit.MaxDepth %d != backup.MaxDepth %d: an export could fail to import", jsonlimit.MaxDepth, backup.MaxDepth)
 	}
 }
+
+// TestReplaceKeepsPreferencesTheFileNeverHad: an export from a device whose
+// preferences were never set (time 0, empty) carries no preferences;
+// replace-importing it leaves this device's alone instead of wiping them
+// with a fresh time that would spread to every device.
+func TestReplaceKeepsPreferencesTheFileNeverHad(t *testing.T) {
+	local := doc(t, t0, `{"theme":"dark"}`, nil, acct("a1", "https://a.example/", "u", t0))
+	file := doc(t, 0, `{}`, nil, acct("b1", "https://b.example/", "v", t0)).Marshal()
+	p := plan(t, local, file, ImportOptions{Accounts: ModeReplace, Preferences: ModeReplace})
+	if got := string(p.Doc.Preferences.Values); got != `{"theme":"dark"}` || p.Doc.Preferences.UpdatedAt != t0 {
+		t.Fatalf("preferences after replace: %s at %d, want this device's", got, p.Doc.Preferences.UpdatedAt)
+	}
+	if _, ok := p.Doc.Collection("accounts").Get("b1"); !ok {
+		t.Fatal("the accounts were not replaced")
+	}
+	for _, s := range p.Preview.Sections {
+		if s.Name == SectionPreferences && s.InFile {
+			t.Fatal("the preview counts never-set preferences as in the file")
+		}
+	}
+	// Preferences that were set, even to nothing, are the file's to give.
+	cleared := doc(t, t0+5, `{}`, nil, acct("b1", "https://b.example/", "v", t0)).Marshal()
+	p = plan(t, local, cleared, ImportOptions{Accounts: ModeReplace, Preferences: ModeReplace})
+	if got := string(p.Doc.Preferences.Values); got != `{}` {
+		t.Fatalf("cleared preferences were not imported: %s", got)
+	}
+}
