@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/davsync/davsync/internal/allapihub"
 	"github.com/davsync/davsync/internal/backup"
@@ -50,8 +51,7 @@ func read(data []byte, passphrase string, kdf envelope.KDF, now int64) (*incomin
 	if len(data) > MaxInputSize/3*4+256 {
 		return nil, tooLarge(len(data) / 4 * 3)
 	}
-	data = bytes.TrimPrefix(bytes.TrimSpace(data), []byte("\xef\xbb\xbf"))
-	data = bytes.TrimSpace(data)
+	data = trim(data)
 	if len(data) == 0 {
 		return nil, errkind.New(errkind.BadDocument, op, "Nothing to import: the file or the pasted text is empty.")
 	}
@@ -79,7 +79,7 @@ layers:
 				}
 				return nil, err
 			}
-			data, in.compressed = bytes.TrimSpace(plain), true
+			data, in.compressed = trim(plain), true
 			continue
 		case envelope.IsEncrypted(data):
 			if in.encrypted {
@@ -89,7 +89,7 @@ layers:
 			if err != nil {
 				return nil, err
 			}
-			data, in.encrypted = bytes.TrimSpace(plain), true
+			data, in.encrypted = trim(plain), true
 			continue
 		}
 		break layers
@@ -176,6 +176,19 @@ func unBase64(data []byte) ([]byte, error) {
 		return nil, errkind.Wrap(errkind.BadDocument, op, "The text looks like a compressed backup in base64 but is damaged or incomplete. Choose the file itself or copy all of it. Nothing was imported.", err)
 	}
 	return out[:n], nil
+}
+
+// trim drops what editors and pasting add around a file, a BOM and
+// whitespace, but leaves the end of binary data alone (gzip, the binary
+// encrypted envelope): its last bytes are ciphertext or a checksum and may
+// be anything, whitespace included.
+func trim(b []byte) []byte {
+	const space = " \t\r\n\v\f"
+	b = bytes.TrimLeft(bytes.TrimPrefix(bytes.TrimLeft(b, space), []byte("\xef\xbb\xbf")), space)
+	if envelope.IsGzip(b) || !utf8.Valid(b) {
+		return b
+	}
+	return bytes.TrimRight(b, space)
 }
 
 func tooLarge(n int) error {
