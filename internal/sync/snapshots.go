@@ -43,10 +43,26 @@ func (e *Engine) snapshotDue(set Settings, m *marker, opts CycleOptions) bool {
 func (e *Engine) snapshot(ctx context.Context, cl *webdav.Client, l layout, m *marker, rm *remote, set Settings) (string, error) {
 	// The content hash in the name makes two devices that snapshot the same
 	// file in the same millisecond write the same name (412 = already kept).
-	name := e.cfg.Now().UTC().Format(snapshotStamp) + "-" + m.Hash[:min(8, len(m.Hash))] + "--" + path.Base(m.File)
+	hash := m.Hash
 	if rm != nil && rm.exists {
-		name = e.cfg.Now().UTC().Format(snapshotStamp) + "-" + sha(rm.body)[:8] + "--" + path.Base(m.File)
+		hash = sha(rm.body)
 	}
+	hash = hash[:min(8, len(hash))]
+	// A kept snapshot that already holds these bytes is the safety net for
+	// this replacement: a cycle whose write keeps failing after its
+	// snapshot (423, 507, 413, a lost connection) must not take another
+	// copy of the same file on every retry and prune the older, distinct
+	// versions to make room for it.
+	list, lerr := e.listSnapshots(ctx, cl, l)
+	if lerr == nil && hash != "" {
+		for _, s := range list {
+			if snapshotHash(s.Name) == hash {
+				m.LastSnapshot = e.nowMs()
+				return s.Name, nil
+			}
+		}
+	}
+	name := e.cfg.Now().UTC().Format(snapshotStamp) + "-" + hash + "--" + path.Base(m.File)
 	dst := l.snapDir + "/" + name
 	err := e.copyOrPut(ctx, cl, m, dst, rm)
 	if isMissingFolder(err) {
@@ -62,8 +78,20 @@ func (e *Engine) snapshot(ctx context.Context, cl *webdav.Client, l layout, m *m
 		return "", errkind.Wrap(errkind.Of(err), "snapshot", "the previous sync file could not be kept as a snapshot ("+errkind.Message(err)+"), so it was not replaced; davsync tries again on the next sync", err)
 	}
 	m.LastSnapshot = e.nowMs()
-	e.prune(ctx, cl, l, set, name)
+	if lerr == nil {
+		e.prune(ctx, cl, l, set, name, append(list, SnapshotInfo{Name: name}))
+	}
 	return name, nil
+}
+
+// snapshotHash is the content-hash part of a snapshot name ("" if none).
+func snapshotHash(name string) string {
+	rest := name[min(len(snapshotStamp)+1, len(name)):]
+	h, _, ok := strings.Cut(rest, "--")
+	if !ok {
+		return ""
+	}
+	return h
 }
 
 // copyOrPut copies the sync file to dst on the server, or, where the server
@@ -102,11 +130,8 @@ func isMissingFolder(err error) bool {
 // writing device's clock, so after a device with a clock far ahead left
 // newer-named snapshots, just sorts oldest, and deleting it would remove the
 // only copy of the file the cycle is about to replace.
-func (e *Engine) prune(ctx context.Context, cl *webdav.Client, l layout, set Settings, just string) {
-	list, err := e.listSnapshots(ctx, cl, l)
-	if err != nil {
-		return
-	}
+func (e *Engine) prune(ctx context.Context, cl *webdav.Client, l layout, set Settings, just string, list []SnapshotInfo) {
+	sort.Slice(list, func(i, j int) bool { return list[i].Name > list[j].Name })
 	for i := set.SnapshotKeep; i < len(list); i++ {
 		if list[i].Name != just {
 			_ = cl.Delete(ctx, l.snapDir+"/"+list[i].Name, "")
