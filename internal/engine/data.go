@@ -13,6 +13,7 @@ import (
 	"github.com/davsync/davsync/internal/backup"
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/local"
+	"github.com/davsync/davsync/internal/merge"
 )
 
 const accounts = "accounts"
@@ -66,13 +67,20 @@ func newID() string {
 // accountsPut creates or edits one account. It cannot lose an edit: the
 // change is applied inside Store.Update, which runs on the newest stored
 // document under the store's lock and writes it in one KV call, and
-// merge.Edit stamps only the fields that changed, so a concurrent sync that
-// brought other fields of the same record keeps them.
+// merge.Edit stamps only the fields that changed. With base (the account as
+// the page showed it), only the fields the page changed relative to base
+// are applied to the record as stored now: a field another page or a sync
+// changed while the editor was open keeps that newer value instead of being
+// reverted to what the page still showed.
 func (e *Engine) accountsPut(ctx context.Context, params []byte) (any, error) {
 	const op = "accounts.put"
 	acc := gjson.GetBytes(params, "account")
 	if !acc.IsObject() {
 		return nil, errkind.New(errkind.Invalid, op, "account must be a JSON object")
+	}
+	base := gjson.GetBytes(params, "base")
+	if base.Exists() && !base.IsObject() {
+		return nil, errkind.New(errkind.Invalid, op, "base must be the account as the page showed it (a JSON object)")
 	}
 	raw := []byte(acc.Raw)
 	if len(raw) > maxRecordBytes {
@@ -105,9 +113,13 @@ func (e *Engine) accountsPut(ctx context.Context, params []byte) (any, error) {
 	}
 	var saved backup.Record
 	_, err = st.Update(ctx, func(doc *backup.Document) error {
-		// The stored record keeps its created_at: a page cannot rewrite history.
 		if c := doc.Collections[accounts]; c != nil {
 			if old, ok := c.Get(gjson.GetBytes(raw, backup.FieldID).String()); ok {
+				if base.IsObject() {
+					raw = merge.Overlay(old.Raw, raw, merge.Changed([]byte(base.Raw), raw))
+				}
+				// The stored record keeps its created_at: a page cannot
+				// rewrite history.
 				if ca := gjson.GetBytes(old.Raw, "created_at"); ca.Exists() {
 					raw, _ = sjson.SetRawBytes(raw, "created_at", []byte(ca.Raw))
 				}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 )
 
 // Merge import: the preview counts conflicts and the package doc promises
@@ -121,5 +122,30 @@ func TestPreferencesSaveRepeatedMemberIsRefused(t *testing.T) {
 	}
 	if _, err := e.Handle(context.Background(), "accounts.list", nil); err != nil {
 		t.Fatalf("preferences.save returned %v; afterwards accounts.list fails: %v", saveErr, err)
+	}
+}
+
+// TestAccountsPutWithBaseKeepsEditsMadeMeanwhile: an editor opened on an
+// account, another page (or a sync) changes its notes, then the editor
+// saves a new name. With base, only the name changes; the newer notes stay.
+func TestAccountsPutWithBaseKeepsEditsMadeMeanwhile(t *testing.T) {
+	e, _ := newTest(t)
+	shown := call(t, e, "accounts.put", `{"account":{"site_name":"Juliet","username":"jul","notes":"old notes"}}`).Get("account")
+	other, _ := sjson.Set(shown.Raw, "notes", "new notes from the other page")
+	call(t, e, "accounts.put", `{"account":`+other+`}`)
+	edited, _ := sjson.Set(shown.Raw, "site_name", "Juliet renamed")
+	got := call(t, e, "accounts.put", `{"account":`+edited+`,"base":`+shown.Raw+`}`).Get("account")
+	if got.Get("site_name").String() != "Juliet renamed" || got.Get("notes").String() != "new notes from the other page" || got.Get("username").String() != "jul" {
+		t.Fatalf("after saving the rename with base: %s", got.Raw)
+	}
+	// Removing a field in the editor removes it from the stored record.
+	shown = got
+	edited, _ = sjson.Delete(shown.Raw, "username")
+	got = call(t, e, "accounts.put", `{"account":`+edited+`,"base":`+shown.Raw+`}`).Get("account")
+	if got.Get("username").Exists() || got.Get("notes").String() != "new notes from the other page" {
+		t.Fatalf("after removing the user name with base: %s", got.Raw)
+	}
+	if _, err := e.Handle(context.Background(), "accounts.put", []byte(`{"account":{"site_name":"x"},"base":"nope"}`)); !errors.Is(err, errkind.Invalid) {
+		t.Fatalf("a base that is not an object: %v", err)
 	}
 }

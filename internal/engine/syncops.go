@@ -138,7 +138,7 @@ func (e *Engine) syncNow(ctx context.Context, params []byte) (any, error) {
 	}
 	// Only the alarm is a scheduled run (skipped when not due, paused or
 	// backing off); an edit, the browser start or a click sync at once.
-	opts := dsync.CycleOptions{Auto: p.Trigger == "alarm"}
+	opts := dsync.CycleOptions{Auto: p.Trigger == "alarm", Background: p.Trigger == "edit" || p.Trigger == "startup"}
 	return e.operate(ctx, p.Trigger, func(se *dsync.Engine) (*dsync.CycleResult, error) {
 		return se.Cycle(ctx, opts)
 	})

@@ -10,7 +10,6 @@ import (
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/local"
 	"github.com/davsync/davsync/internal/merge"
-	"github.com/tidwall/gjson"
 )
 
 // maxConflicts bounds the conflict log; the oldest entries go first.
@@ -193,7 +192,7 @@ func (e *Engine) ResolveConflict(ctx context.Context, id, choice string) error {
 				// fields keep what they hold now (edits made after the
 				// conflict was logged, on any device, are not reverted).
 				if !ci.Deleted && len(ci.Fields) > 0 {
-					v = overlayFields(r.Raw, v, ci.Fields)
+					v = merge.Overlay(r.Raw, v, fieldNames(ci.Fields))
 				}
 			}
 			r, err := merge.Edit(old, v, clock.Now())
@@ -223,57 +222,17 @@ func (e *Engine) ResolveConflict(ctx context.Context, id, choice string) error {
 	}
 }
 
-// overlayFields returns cur with the conflicting fields set as in version
-// (removed where version lacks them).
-func overlayFields(cur, version []byte, fields []FieldWinner) []byte {
-	want := map[string]bool{}
-	for _, f := range fields {
-		want[f.Field] = true
-	}
-	vals := map[string]string{}
-	gjson.ParseBytes(version).ForEach(func(k, v gjson.Result) bool {
-		if want[k.Str] {
-			vals[k.Str] = v.Raw
-		}
-		return true
-	})
-	out := []byte{'{'}
-	n := 0
-	add := func(k, v string) {
-		if n > 0 {
-			out = append(out, ',')
-		}
-		n++
-		out = backup.AppendString(out, k)
-		out = append(out, ':')
-		out = append(out, v...)
-	}
-	done := map[string]bool{}
-	gjson.ParseBytes(cur).ForEach(func(k, v gjson.Result) bool {
-		switch {
-		case k.Str == backup.FieldUpdatedAt || k.Str == backup.FieldFieldTimes:
-		case want[k.Str]:
-			done[k.Str] = true
-			if nv, ok := vals[k.Str]; ok {
-				add(k.Str, nv)
-			}
-		default:
-			add(k.Str, v.Raw)
-		}
-		return true
-	})
-	for _, f := range fields {
-		if nv, ok := vals[f.Field]; ok && !done[f.Field] {
-			add(f.Field, nv)
-			done[f.Field] = true
-		}
-	}
-	return append(out, '}')
-}
-
 func nullable(b json.RawMessage) []byte {
 	if string(b) == "null" {
 		return nil
 	}
 	return b
+}
+
+func fieldNames(fs []FieldWinner) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.Field
+	}
+	return out
 }

@@ -95,6 +95,10 @@ type CycleOptions struct {
 	// Auto marks a scheduled run: it is skipped when automatic sync is off,
 	// paused after an auth failure, or not due yet.
 	Auto bool `json:"auto,omitempty"`
+	// Background marks a run nobody clicked for (after an edit, at browser
+	// start): it syncs at once, but not while automatic sync is paused
+	// after an auth failure or the server's Retry-After has not passed.
+	Background bool `json:"background,omitempty"`
 	// Confirm runs a cycle the mass-change guard or the stale-device check
 	// held back.
 	Confirm bool `json:"confirm,omitempty"`
@@ -325,6 +329,13 @@ func (e *Engine) operate(ctx context.Context, opts CycleOptions) (*CycleResult, 
 	if opts.Auto {
 		if reason := e.skipReason(set, serr, st, now); reason != "" {
 			return &CycleResult{Skipped: true, SkipReason: reason, Status: st}, nil
+		}
+	} else if opts.Background && serr == nil {
+		switch {
+		case st.Paused && st.PausedFor == set.fp:
+			return &CycleResult{Skipped: true, SkipReason: "paused_auth", Status: st}, nil
+		case st.LastError != nil && st.LastError.RetryAfter > now:
+			return &CycleResult{Skipped: true, SkipReason: "retry_after", Status: st}, nil
 		}
 	}
 	if serr != nil {
