@@ -90,7 +90,9 @@ function afterCall(method, params) {
 }
 
 let editTimer = null;
+let editSeq = 0; // counts scheduled edit syncs, so a cycle only drops those it covered
 function scheduleEditSync() {
+  editSeq++;
   clearTimeout(editTimer);
   editTimer = setTimeout(() => runSync('edit'), EDIT_DELAY_MS);
   chrome.alarms.create(EDIT_ALARM, { when: Date.now() + EDIT_ALARM_MS });
@@ -107,11 +109,13 @@ async function runSync(trigger) {
   // A pending edit sync is dropped only by a cycle that runs: a scheduled
   // one that is skipped (not due yet) must not swallow the edit.
   if (trigger === 'edit') clearEditSync();
+  const seq = editSeq;
   try {
     const { settings } = await call('settings.get');
     if (!settings.configured || !settings.autoSync) return;
     const { result } = await call('sync.now', { trigger });
-    if (result && !result.skipped && trigger !== 'edit') clearEditSync();
+    // An edit made while it ran may not be in what it uploaded: keep its sync.
+    if (result && !result.skipped && trigger !== 'edit' && editSeq === seq) clearEditSync();
     // The data changed while the cycle ran: sync again shortly.
     if (result && result.follow_up) scheduleEditSync();
   } catch (e) {
@@ -138,17 +142,24 @@ async function syncAlarm() {
 
 // ---- status: broadcast, badge, notifications -----------------------------
 
-let lastNotified = '';
+// What the last notification was about, kept for the browser session: a
+// restarted worker must not show the same notification again.
+const NOTIFIED_KEY = 'davsync.lastNotified';
+let notifyChain = Promise.resolve();
 function onStatus(status) {
   chrome.runtime.sendMessage({ type: 'sync.status', status }).catch(() => {
     // "Receiving end does not exist": no page is open. Pages read the
     // persisted status when they open, so nothing is lost.
   });
+  setBadge(status);
+  notifyChain = notifyChain.then(() => notify(status)).catch(() => {});
+}
+
+function setBadge(status) {
   const err = status.error && status.error.kind;
   const badge = err === 'needs_confirmation' ? '?' : err ? '!' : (status.conflicts > 0 ? String(status.conflicts) : '');
   chrome.action.setBadgeText({ text: badge }).catch(() => {});
   chrome.action.setBadgeBackgroundColor({ color: err ? '#b91c1c' : '#b45309' }).catch(() => {});
-  notify(status).catch(() => {});
 }
 
 async function notify(status) {
@@ -156,8 +167,12 @@ async function notify(status) {
   let key = '';
   if (kind === 'auth' || kind === 'needs_confirmation' || kind === 'decrypt' || kind === 'passphrase_needed') key = kind;
   else if (status.conflicts > 0) key = 'conflicts:' + status.conflicts;
-  if (!key || key === lastNotified) { if (!key) lastNotified = ''; return; }
-  lastNotified = key;
+  const last = (await chrome.storage.session.get(NOTIFIED_KEY))[NOTIFIED_KEY] || '';
+  if (!key || key === last) {
+    if (!key && last) await chrome.storage.session.set({ [NOTIFIED_KEY]: '' });
+    return;
+  }
+  await chrome.storage.session.set({ [NOTIFIED_KEY]: key });
   if (status.notify === false) return;
   const msgKey = key.startsWith('conflicts') ? 'notifyConflicts' : 'notify_' + kind;
   await chrome.notifications.create('davsync-attention', {
@@ -212,3 +227,5 @@ chrome.notifications.onClicked.addListener((id) => {
 // run the once-per-session startup sync.
 syncAlarm().catch(() => {});
 startupSync();
+// The badge is not kept across browser restarts: show the persisted status.
+call('sync.status').then((r) => setBadge(r.status)).catch(() => {});

@@ -6,6 +6,7 @@ const $ = (id) => document.getElementById(id);
 
 let accounts = [];
 let editing = null; // the account being edited, or null when adding
+let shownValues = null; // the form's values when the editor opened
 
 function tagsOf(a) {
   return Array.isArray(a.tags) ? a.tags.filter((x) => typeof x === 'string') : [];
@@ -20,7 +21,19 @@ function matches(a, q) {
 
 function render() {
   const box = $('list');
+  // A re-render replaces the row buttons: keep the keyboard focus on the
+  // same button of the same row (or on Add if the row is gone).
+  const act = document.activeElement;
+  const row = act && box.contains(act) ? act.closest('tr') : null;
+  const focusId = row && row.dataset.id;
+  const focusIdx = row ? [...row.querySelectorAll('button')].indexOf(act) : -1;
   box.textContent = '';
+  const refocus = () => {
+    if (!row) return;
+    const tr = [...box.querySelectorAll('tr')].find((r) => r.dataset.id === focusId);
+    const b = tr && tr.querySelectorAll('button')[focusIdx];
+    (b || $('add')).focus();
+  };
   const q = $('search').value.trim();
   const shown = accounts.filter((a) => matches(a, q));
   if (!shown.length) {
@@ -28,6 +41,7 @@ function render() {
     p.className = 'empty';
     p.textContent = accounts.length ? t('noMatches') : t('noAccounts');
     box.append(p);
+    refocus();
     return;
   }
   const tbl = document.createElement('table');
@@ -74,6 +88,7 @@ function render() {
     act.append(edit, del);
   }
   box.append(tbl);
+  refocus();
 }
 
 async function load() {
@@ -95,6 +110,7 @@ function openEditor(a) {
   $('f_username').value = a ? a.username || '' : '';
   $('f_tags').value = a ? tagsOf(a).join(', ') : '';
   $('f_notes').value = a ? a.notes || '' : '';
+  shownValues = formValues();
   $('editMsg').textContent = '';
   $('editor').showModal();
   $('f_site_name').focus();
@@ -103,21 +119,32 @@ function openEditor(a) {
 $('add').addEventListener('click', () => openEditor(null));
 $('cancelEdit').addEventListener('click', () => $('editor').close());
 
+function formValues() {
+  return {
+    site_name: $('f_site_name').value.trim(),
+    site_url: $('f_site_url').value.trim(),
+    username: $('f_username').value.trim(),
+    tags: [...new Set($('f_tags').value.split(',').map((s) => s.trim()).filter(Boolean))],
+    notes: $('f_notes').value,
+  };
+}
+
 $('editForm').addEventListener('submit', (ev) => {
   ev.preventDefault();
-  const name = $('f_site_name').value.trim();
-  if (!name) { $('editMsg').textContent = t('siteNameRequired'); $('f_site_name').focus(); return; }
-  // Start from the stored record so fields this page does not show survive.
-  const acc = editing ? JSON.parse(JSON.stringify(editing)) : {};
-  delete acc._field_times;
-  acc.site_name = name;
-  acc.site_url = $('f_site_url').value.trim();
-  acc.username = $('f_username').value.trim();
-  acc.tags = [...new Set($('f_tags').value.split(',').map((s) => s.trim()).filter(Boolean))];
-  acc.notes = $('f_notes').value;
+  const vals = formValues();
+  if (!vals.site_name) { $('editMsg').textContent = t('siteNameRequired'); $('f_site_name').focus(); return; }
   busy($('saveAccount'), async () => {
     try {
-      await send('accounts.put', { account: acc });
+      // Only the fields the user changed in the form; the record as the
+      // editor showed it goes along as base, so Go applies just those
+      // changes to the record as stored now (another page or a sync may
+      // have changed other fields meanwhile, and they stay).
+      const acc = editing ? JSON.parse(JSON.stringify(editing)) : {};
+      delete acc._field_times;
+      for (const [k, v] of Object.entries(vals)) {
+        if (!editing || JSON.stringify(v) !== JSON.stringify(shownValues[k])) acc[k] = v;
+      }
+      await send('accounts.put', editing ? { account: acc, base: editing } : { account: acc });
       $('editor').close();
       toast($('listMsg'), t('accountSaved'));
       await load();

@@ -361,6 +361,7 @@ $('export').addEventListener('click', () => busy($('export'), async () => {
 
 // ---- import with preview ---------------------------------------------------
 let previewed = null; // the exact input the preview was made for
+let previewGen = 0; // bumped whenever the input changes: a late preview reply is dropped
 
 async function importInput() {
   const f = $('importFile').files[0];
@@ -377,8 +378,8 @@ async function importInput() {
   return 'data:application/octet-stream;base64,' + btoa(bin);
 }
 
-function importParams(json, dryRun) {
-  const p = { json, mode: $('importMode').value, dryRun };
+function importParams(json, dryRun, mode) {
+  const p = { json, mode: mode || $('importMode').value, dryRun };
   if ($('importPass').value) p.passphrase = $('importPass').value;
   return p;
 }
@@ -417,6 +418,7 @@ function renderPreview(pv) {
 }
 
 function invalidatePreview() {
+  previewGen++;
   previewed = null;
   $('applyImport').disabled = true;
   $('importPreview').textContent = '';
@@ -428,22 +430,27 @@ for (const id of ['importFile', 'importText', 'importPass', 'importMode']) {
 
 $('preview').addEventListener('click', () => busy($('preview'), async () => {
   invalidatePreview();
+  const gen = previewGen;
+  const mode = $('importMode').value;
   try {
     const json = await importInput();
+    if (gen !== previewGen) return;
     if (!json.trim()) { toast($('importMsg'), t('importEmpty'), true); return; }
-    const { preview } = await send('data.import', importParams(json, true));
+    const { preview } = await send('data.import', importParams(json, true, mode));
+    if (gen !== previewGen) return; // the file, text, passphrase or mode changed meanwhile
     renderPreview(preview || {});
-    previewed = json;
+    previewed = { json, mode };
     $('applyImport').disabled = false;
     toast($('importMsg'), t('previewReady'));
-  } catch (e) { toast($('importMsg'), errorText(e), true); }
+  } catch (e) { if (gen === previewGen) toast($('importMsg'), errorText(e), true); }
 }));
 
 $('applyImport').addEventListener('click', () => busy($('applyImport'), async () => {
   if (previewed === null) return;
-  if ($('importMode').value === 'replace' && !await confirmDialog(t('confirmImportReplace'))) return;
+  const { json, mode } = previewed;
+  if (mode === 'replace' && !await confirmDialog(t('confirmImportReplace'))) return;
   try {
-    await send('data.import', importParams(previewed, false));
+    await send('data.import', importParams(json, false, mode));
     toast($('importMsg'), t('imported'));
     invalidatePreview();
     loadUndo();
