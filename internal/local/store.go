@@ -22,6 +22,10 @@ const (
 	// keyMeta is the small {"rev":..,"hlc":..} record read on every call, so
 	// that checking "did anything change" never parses the document.
 	keyMeta = "davsync.local.meta"
+	// keyClock holds the clock's Last (decimal), written with every write
+	// including state-only ones, so times the clock only observed (a
+	// server's Date, a merge that changed nothing) survive a worker restart.
+	keyClock = "davsync.local.clock"
 	// StatePrefix prefixes the device-state items (sync markers, status)
 	// written through State and Commit.State.
 	StatePrefix = "davsync.state."
@@ -61,6 +65,11 @@ func Open(ctx context.Context, kv KV, clock *hlc.Clock) (*Store, error) {
 	defer s.mu.Unlock()
 	if _, _, err := s.loadLocked(ctx); err != nil {
 		return nil, err
+	}
+	if m, err := kv.Get(ctx, keyClock); err == nil {
+		if n, err := strconv.ParseInt(string(m[keyClock]), 10, 64); err == nil {
+			clock.Restore(n)
+		}
 	}
 	return s, nil
 }
@@ -248,10 +257,11 @@ func (s *Store) CommitIf(ctx context.Context, rev int64, c Commit) (ok bool, new
 
 // commitLocked writes c on top of revision rev (already verified current).
 func (s *Store) commitLocked(ctx context.Context, rev int64, c Commit) (bool, int64, error) {
-	items := make(map[string][]byte, len(c.State)+4)
+	items := make(map[string][]byte, len(c.State)+5)
 	for k, v := range c.State {
 		items[StatePrefix+k] = v
 	}
+	items[keyClock] = []byte(itoa(s.clock.Last()))
 	newRev := rev
 	var body []byte
 	if c.Doc != nil {
@@ -261,7 +271,7 @@ func (s *Store) commitLocked(ctx context.Context, rev int64, c Commit) (bool, in
 		}
 	}
 	if newRev == rev {
-		if len(items) == 0 {
+		if len(items) == 1 { // only the clock
 			return true, rev, nil
 		}
 		if err := s.kv.Set(ctx, items); err != nil {
@@ -316,6 +326,7 @@ func (s *Store) SetState(ctx context.Context, items map[string][]byte) error {
 	for k, v := range items {
 		full[StatePrefix+k] = v
 	}
+	full[keyClock] = []byte(itoa(s.clock.Last()))
 	if err := s.kv.Set(ctx, full); err != nil {
 		return storageErr("save the sync state", err)
 	}

@@ -100,6 +100,14 @@ func (s *Store) UndoList(ctx context.Context) ([]UndoPoint, error) {
 
 // UndoDoc returns the document kept by undo point id.
 func (s *Store) UndoDoc(ctx context.Context, id int64) (*backup.Document, error) {
+	// The index and the slot are two reads: a labelled write between them
+	// could reuse the slot (id%UndoKeep) for a newer point.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.undoDocLocked(ctx, id)
+}
+
+func (s *Store) undoDocLocked(ctx context.Context, id int64) (*backup.Document, error) {
 	idx, err := s.readUndoIndex(ctx)
 	if err != nil {
 		return nil, err
@@ -142,12 +150,12 @@ func (s *Store) UndoDoc(ctx context.Context, id int64) (*backup.Document, error)
 // overwritten by the remote on the next sync. As new edits it wins, and it
 // syncs to the other devices like any edit.
 func (s *Store) UndoRestore(ctx context.Context, id int64) (int64, error) {
-	old, err := s.UndoDoc(ctx, id)
-	if err != nil {
-		return 0, err
-	}
-	return s.UpdateWith(ctx, "restore", func(doc *backup.Document) error {
-		return RestoreAsEdits(doc, old, s.clock.Now)
+	return s.Apply(ctx, func(doc *backup.Document) (Commit, error) {
+		old, err := s.undoDocLocked(ctx, id)
+		if err != nil {
+			return Commit{}, err
+		}
+		return Commit{Doc: doc, UndoLabel: "restore"}, RestoreAsEdits(doc, old, s.clock.Now)
 	})
 }
 

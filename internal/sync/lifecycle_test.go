@@ -139,7 +139,8 @@ func TestStaleDeviceIsAskedBeforeMergingItsData(t *testing.T) {
 // time it had seen, the tombstone would be past the 180-day horizon for
 // every device with a right clock the moment it merged it, and a device
 // that synced an hour before the deletion would bring the record back. The
-// clock also observes the server's Date, so the deletion is stamped now.
+// clock also observes the server's Date, so the deletion is stamped now,
+// and keeps what it observed across a worker restart.
 func TestClockBehindDeletionIsNotExpiredAtOnce(t *testing.T) {
 	w := newWorld()
 	srv := newServer(w, synctest.Quirks{})
@@ -157,6 +158,9 @@ func TestClockBehindDeletionIsNotExpiredAtOnce(t *testing.T) {
 		}
 	}
 	w.advance(time.Hour)
+	// The worker was stopped while idle and wakes for the delete: the
+	// server time the clock observed must have been kept.
+	behind.open(srv)
 	behind.del("r1")
 	behind.mustCycle()
 	c.put("rc", "c") // c edits and syncs: a full merge
