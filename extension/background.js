@@ -11,6 +11,10 @@ importScripts('wasm_exec.js');
 
 const AUTO_ALARM = 'davsync-auto-sync';
 const EDIT_ALARM = 'davsync-edit-sync';
+// One-shot, at the status's nextRun when that comes before the periodic
+// alarm: a failed cycle's backoff (30 s, 1 min, ... up to 1 h) or a
+// follow-up after a race, which an interval of hours would otherwise delay.
+const RETRY_ALARM = 'davsync-retry';
 const EDIT_DELAY_MS = 3000; // sync this long after the last local edit
 // Backstop if the worker is stopped before the timer fires: Chrome clamps
 // one-shot alarms to 30 s in packed extensions anyway.
@@ -153,6 +157,19 @@ function onStatus(status) {
   });
   setBadge(status);
   notifyChain = notifyChain.then(() => notify(status)).catch(() => {});
+  scheduleRetry(status).catch(() => {});
+}
+
+/** Keeps RETRY_ALARM at status.nextRun when the periodic alarm comes later. */
+async function scheduleRetry(status) {
+  const next = status && status.state !== 'syncing' ? Number(status.nextRun) || 0 : 0;
+  const auto = await chrome.alarms.get(AUTO_ALARM);
+  if (!next || !auto || next >= auto.scheduledTime - 1000) {
+    await chrome.alarms.clear(RETRY_ALARM);
+    return;
+  }
+  // Chrome fires it no earlier than 30 s from now in a packed extension.
+  await chrome.alarms.create(RETRY_ALARM, { when: Math.max(next, Date.now() + 1000) });
 }
 
 function setBadge(status) {
@@ -192,7 +209,7 @@ chrome.runtime.onMessage.addListener((msg, sender, sendResponse) => {
 });
 
 chrome.alarms.onAlarm.addListener((alarm) => {
-  if (alarm.name === AUTO_ALARM) runSync('alarm');
+  if (alarm.name === AUTO_ALARM || alarm.name === RETRY_ALARM) runSync('alarm');
   else if (alarm.name === EDIT_ALARM) runSync('edit');
 });
 

@@ -107,6 +107,9 @@ func (s *Settings) validate() error {
 		if u.User != nil {
 			return errkind.New(errkind.Invalid, op, "put the user name and password in their own fields, not in the server address")
 		}
+		if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s.URL, "#") {
+			return errkind.New(errkind.Invalid, op, "the server address must be the WebDAV folder itself, without \"?\" or \"#\" parts (a web page address is not a WebDAV folder), for example https://cloud.example.com/remote.php/dav/files/me/")
+		}
 	}
 	switch s.Strategy {
 	case "":
@@ -219,6 +222,12 @@ func (e *Engine) settingsSave(ctx context.Context, params []byte) (any, error) {
 	}
 	if err := e.saveSettings(ctx, s); err != nil {
 		return nil, err
+	}
+	if s.AutoSync != cur.AutoSync || s.IntervalMinutes != cur.IntervalMinutes {
+		// The worker re-creates the alarm now (background.js syncAlarm).
+		if se, err := e.syncEngine(ctx); err == nil {
+			_ = se.Reschedule(ctx)
+		}
 	}
 	e.emitStatus(ctx)
 	return map[string]any{"settings": s.Public()}, nil

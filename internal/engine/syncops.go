@@ -149,7 +149,7 @@ func (e *Engine) syncConfirm(ctx context.Context, _ []byte) (any, error) {
 		// Confirm answers the question the held cycle asked: the
 		// encryption switch only when that was the question, never as a
 		// side effect of confirming a mass change.
-		opts := dsync.CycleOptions{Confirm: true}
+		opts := dsync.CycleOptions{Confirm: true, AnswerHeld: true}
 		if st, err := se.Status(ctx); err == nil && st.Preview != nil && st.Preview.Reason == "encryption_change" {
 			opts.AllowEncryptionChange = true
 		}

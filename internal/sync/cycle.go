@@ -123,8 +123,8 @@ func (e *Engine) cycle(ctx context.Context, set Settings, l layout, opts CycleOp
 	now := e.nowMs()
 	fresh := !m.Exists
 
-	if (!opts.Confirm || opts.askStale) && strategy == strategyMerge {
-		if p := staleAt(set, m.LastSync, now); p != nil {
+	if strategy == strategyMerge {
+		if p := staleAt(set, m.LastSync, now); p != nil && (opts.askStale || !opts.answered(p)) {
 			res.Preview = p
 			return res, errkind.New(errkind.NeedsConfirmation, "sync", p.Message)
 		}
@@ -190,7 +190,7 @@ func (e *Engine) cycle(ctx context.Context, set Settings, l layout, opts CycleOp
 		if err := e.checkEncryptionChange(set, m.Encrypted, true, opts, res); err != nil {
 			return res, err
 		}
-		if p := guardFromBase(set, opts, base, doc); p != nil && !opts.Confirm {
+		if p := guardFromBase(set, opts, base, doc); p != nil && !opts.answered(p) {
 			res.Preview = p
 			return res, errkind.New(errkind.NeedsConfirmation, "sync", p.Message)
 		}
@@ -222,7 +222,7 @@ func (e *Engine) cycle(ctx context.Context, set Settings, l layout, opts CycleOp
 		// which this device must be asked about as if it had read it first.
 		// (Stopping here leaves the earlier round's merge applied locally,
 		// which is only a merge, and the remote untouched.)
-		guarded := opts.Confirm
+		guarded := false
 		if rm == nil {
 			if rm, err = e.read(ctx, cl, m.File); err != nil {
 				return res, err
@@ -245,9 +245,9 @@ func (e *Engine) cycle(ctx context.Context, set Settings, l layout, opts CycleOp
 			if strategy != strategyUploadOnly || errors.Is(err, errkind.Auth) {
 				return res, err
 			}
-			if !opts.Confirm {
-				msg := "the sync file on the server cannot be read (" + errkind.Message(err) + "); confirm to replace it with this device's data (it is kept as a snapshot first)"
-				res.Preview = &Preview{Reason: "unreadable_remote", Message: msg}
+			msg := "the sync file on the server cannot be read (" + errkind.Message(err) + "); confirm to replace it with this device's data (it is kept as a snapshot first)"
+			if p := (&Preview{Reason: "unreadable_remote", Message: msg}); !opts.answered(p) {
+				res.Preview = p
 				return res, errkind.Wrap(errkind.NeedsConfirmation, "upload", msg, err)
 			}
 			rm.doc, rm.empty = backup.New(), true
@@ -292,7 +292,7 @@ func (e *Engine) cycle(ctx context.Context, set Settings, l layout, opts CycleOp
 			// the devices that wrote them.
 			e.store.Clock().Observe(mres.Doc.Newest())
 			if !guarded {
-				if p := guardFromMerge(set, opts, doc, remoteDoc, rm.exists, mres); p != nil {
+				if p := guardFromMerge(set, opts, doc, remoteDoc, rm.exists, mres); p != nil && !opts.answered(p) {
 					res.Preview = p
 					return res, errkind.New(errkind.NeedsConfirmation, "sync", p.Message)
 				}

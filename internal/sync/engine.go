@@ -102,6 +102,11 @@ type CycleOptions struct {
 	// Confirm runs a cycle the mass-change guard or the stale-device check
 	// held back.
 	Confirm bool `json:"confirm,omitempty"`
+	// AnswerHeld makes Confirm answer only the question the held cycle
+	// asked (sync.confirm): a cycle that would now delete more, or one for
+	// other settings (another URL, account or strategy), is held again with
+	// its own preview instead of running unseen.
+	AnswerHeld bool `json:"answer_held,omitempty"`
 	// AllowEncryptionChange lets the cycle replace an encrypted remote by a
 	// plaintext one or the reverse, following the settings.
 	AllowEncryptionChange bool `json:"allow_encryption_change,omitempty"`
@@ -111,6 +116,7 @@ type CycleOptions struct {
 	forceSnapshot bool           // snapshot the remote before replacing it
 	replaceSide   bool           // one side is replaced wholesale (guard counts updates)
 	askStale      bool           // Confirm answers the guard only: a stale device is still asked
+	held          []*Preview     // with AnswerHeld: the previews the user confirmed (none: none for these settings)
 	undoLabel     string
 }
 
@@ -148,6 +154,8 @@ type CycleResult struct {
 	// cycle that found nothing changed did not look, so the status keeps
 	// the warnings of the last one that did.
 	checked bool
+	// answered: the previews this cycle's confirm answered.
+	answered []*Preview
 }
 
 // counter wraps the configured transport: it counts requests and bytes and
@@ -338,6 +346,9 @@ func (e *Engine) operate(ctx context.Context, opts CycleOptions) (*CycleResult, 
 			return &CycleResult{Skipped: true, SkipReason: "retry_after", Status: st}, nil
 		}
 	}
+	if opts.AnswerHeld && serr == nil && st.Preview != nil && st.PreviewFor == heldKey(set) {
+		opts.held = append(append([]*Preview(nil), st.Answered...), st.Preview)
+	}
 	if serr != nil {
 		e.finish(ctx, st, set, now, nil, serr)
 		return &CycleResult{Status: st}, serr
@@ -351,6 +362,7 @@ func (e *Engine) operate(ctx context.Context, opts CycleOptions) (*CycleResult, 
 		res = &CycleResult{}
 	}
 	res.Requests, res.BytesUp, res.BytesDown = e.count.reset()
+	res.answered = opts.held
 	e.persistAuth(ctx, set)
 	e.finish(ctx, st, set, now, res, err)
 	res.Status = st
@@ -393,11 +405,17 @@ const (
 // finish updates and persists the status after a cycle.
 func (e *Engine) finish(ctx context.Context, st *Status, set Settings, started int64, res *CycleResult, err error) {
 	now := e.nowMs()
+	// The schedule may have changed while the cycle ran (Reschedule leaves
+	// a running cycle alone): use the settings as they are now.
+	if cur, serr := e.cfg.Settings(ctx); serr == nil {
+		cur = cur.withDefaults()
+		set.AutoSync, set.IntervalSeconds = cur.AutoSync, cur.IntervalSeconds
+	}
 	interval := int64(set.IntervalSeconds) * 1000
 	if n, cerr := e.conflictCount(ctx); cerr == nil {
 		st.Conflicts = n
 	}
-	st.Preview = nil
+	st.Preview, st.PreviewFor, st.Answered = nil, "", nil
 	if err == nil {
 		st.State = StateIdle
 		st.LastSuccess = now
@@ -408,7 +426,10 @@ func (e *Engine) finish(ctx context.Context, st *Status, set Settings, started i
 		if res.checked {
 			st.Warnings = res.Warnings
 		}
-		st.NextRun = now + interval
+		// From the start, not the end: the periodic alarm fires one period
+		// after the one that started this cycle, and a NextRun measured from
+		// a slow cycle's end would make it skip that alarm (a 2x interval).
+		st.NextRun = started + interval
 		if res.FollowUp {
 			st.NextRun = now + followUp.Milliseconds()
 		}
@@ -429,8 +450,16 @@ func (e *Engine) finish(ctx context.Context, st *Status, set Settings, started i
 		st.State = StateNeedsConfirmation
 		if res != nil {
 			st.Preview = res.Preview
+			st.PreviewFor = heldKey(set)
+			// A confirm that got past one question and stopped at the next
+			// (mass change, then encryption) keeps the first answer.
+			for _, a := range res.answered {
+				if res.Preview != nil && a.Reason != res.Preview.Reason {
+					st.Answered = append(st.Answered, a)
+				}
+			}
 		}
-		st.NextRun = now + interval
+		st.NextRun = started + interval
 	case errkind.Auth:
 		st.State = StateNeedsAttention
 		st.Paused, st.PausedFor = true, set.fp
@@ -440,7 +469,7 @@ func (e *Engine) finish(ctx context.Context, st *Status, set Settings, started i
 		errkind.Unsupported, errkind.FolderMissing, errkind.NotFound:
 		st.State = StateNeedsAttention
 		st.Failures++
-		st.NextRun = now + interval
+		st.NextRun = started + interval
 	default:
 		st.State = StateError
 		st.Failures++
@@ -448,7 +477,7 @@ func (e *Engine) finish(ctx context.Context, st *Status, set Settings, started i
 		if d > backoffMax || d <= 0 {
 			d = backoffMax
 		}
-		st.NextRun = now + d.Milliseconds()
+		st.NextRun = started + d.Milliseconds()
 		if info.RetryAfter > st.NextRun {
 			st.NextRun = info.RetryAfter
 		}
@@ -457,6 +486,65 @@ func (e *Engine) finish(ctx context.Context, st *Status, set Settings, started i
 		st.NextRun = 0
 	}
 	_ = e.saveStatus(ctx, st)
+}
+
+// Reschedule recomputes the next scheduled run after the automatic-sync
+// switch or the interval changed. The worker re-creates its periodic alarm
+// then, so the first one fires one (new) interval from now; a NextRun from
+// the old interval would skip it (a weekly NextRun kept after switching to
+// hourly skips every alarm for a week). A running cycle is left alone: its
+// finish reads the new settings.
+func (e *Engine) Reschedule(ctx context.Context) error {
+	if !e.run.TryLock() {
+		return nil
+	}
+	defer e.run.Unlock()
+	st, _ := e.loadStatus(ctx)
+	set, _, _ := e.settings(ctx)
+	now := e.nowMs()
+	switch {
+	case !set.AutoSync || (st.Paused && st.PausedFor == set.fp):
+		st.NextRun = 0
+	case st.NextRun == 0:
+		// Nothing scheduled yet: the first alarm runs whenever it fires.
+	default:
+		st.NextRun = now + int64(set.IntervalSeconds)*1000
+		if st.LastError != nil && st.LastError.RetryAfter > st.NextRun {
+			st.NextRun = st.LastError.RetryAfter
+		}
+	}
+	return e.saveStatus(ctx, st)
+}
+
+// heldKey binds a held preview to the settings it was computed for.
+func heldKey(set Settings) string { return set.fp + "|" + string(set.Strategy) }
+
+// answered reports whether the user's confirmation covers preview p. A
+// plain Confirm (upload, download, restore: the user chose the operation)
+// covers anything; with AnswerHeld only a preview no bigger than the one
+// the user saw, for the same reason and settings.
+func (o CycleOptions) answered(p *Preview) bool {
+	if !o.Confirm {
+		return false
+	}
+	if !o.AnswerHeld {
+		return true
+	}
+	within := func(now, seen map[string]Counts) bool {
+		for name, c := range now {
+			s := seen[name]
+			if c.Deleted > s.Deleted || (o.replaceSide && c.Updated > s.Updated) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, h := range o.held {
+		if h.Reason == p.Reason && within(p.Local, h.Local) && within(p.Remote, h.Remote) {
+			return true
+		}
+	}
+	return false
 }
 
 // retryAfter returns the server's Retry-After carried anywhere in err's
@@ -499,6 +587,13 @@ func (e *Engine) Status(ctx context.Context) (*Status, error) {
 	if st.State == StateSyncing && !running {
 		st.State = StateError
 		st.LastError = &ErrorInfo{Kind: string(errkind.Canceled), Message: "the last sync was interrupted before it finished; nothing was lost, and it runs again on the next sync", At: st.LastAttempt}
+	}
+	// A pause belongs to the settings that were rejected: once they
+	// changed, automatic sync runs again (skipReason) and is not paused.
+	if st.Paused {
+		if set, _, _ := e.settings(ctx); set.fp != st.PausedFor {
+			st.Paused = false
+		}
 	}
 	if n, err := e.conflictCount(ctx); err == nil {
 		st.Conflicts = n

@@ -116,6 +116,10 @@ type Status struct {
 
 	// PausedFor is the (salted) settings fingerprint the pause belongs to.
 	PausedFor string `json:"paused_for,omitempty"`
+	// PreviewFor binds Preview to the settings it was computed for.
+	PreviewFor string `json:"preview_for,omitempty"`
+	// Answered are earlier questions of the held cycle the user confirmed.
+	Answered []*Preview `json:"answered,omitempty"`
 }
 
 // Preview is what a cycle held by the mass-change guard would do.

@@ -45,12 +45,21 @@ function serverNames() {
   return [];
 }
 
-/** A proxy in front of dav that holds every PUT of the sync file for delayMs. */
-async function slowProxy(target, delayMs) {
+/**
+ * A proxy in front of dav that holds every PUT of the sync file for delayMs
+ * and, while fail() returns true, answers every request 500.
+ */
+async function slowProxy(target, delayMs, fail = () => false) {
   const t = new URL(target);
   const seen = [];
   const srv = http.createServer((req, res) => {
     seen.push(req.method + ' ' + req.url);
+    if (fail()) {
+      req.resume();
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('down for maintenance');
+      return;
+    }
     const go = () => {
       const up = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
         res.writeHead(r.statusCode, r.headers);
@@ -85,6 +94,28 @@ test('edit made while an alarm cycle runs still reaches the server shortly', asy
     assert.equal(st.error, null);
     // "syncs 3 s after an edit (alarm davsync-edit-sync as a backstop)": give it 40 s.
     await until(() => serverNames().includes('During alarm cycle'), { what: 'the edit made during the alarm cycle on the server', timeout: 40000 });
+  } finally { await proxy.close(); }
+});
+
+test('a failed cycle is retried at its backoff time, not an interval later', async () => {
+  let down = true;
+  const proxy = await slowProxy(dav.url, 0, () => down);
+  try {
+    const R = await browser();
+    await R.ok('settings.save', { settings: { url: proxy.url, username: dav.user, password: PASS, autoSync: true, intervalMinutes: 60 } });
+    await R.ok('accounts.put', { account: { site_name: 'Retried' } });
+    const r = await R.send('sync.now');
+    assert.equal(r.ok, false);
+    assert.equal(r.error.kind, 'server');
+    const { status } = await R.ok('sync.status');
+    const retry = await until(() => R.worker().evaluate(() => chrome.alarms.get('davsync-retry')), { what: 'retry alarm' });
+    const auto = await R.worker().evaluate(() => chrome.alarms.get('davsync-auto-sync'));
+    assert.ok(Math.abs(retry.scheduledTime - status.nextRun) < 2000, `retry at ${retry.scheduledTime}, nextRun ${status.nextRun}`);
+    assert.ok(retry.scheduledTime < auto.scheduledTime - 50 * 60 * 1000, 'the retry is not before the hourly alarm');
+    down = false; // the server is back before the retry fires (30 s backoff)
+    await until(() => serverNames().includes('Retried'), { what: 'the retried cycle uploaded the edit', timeout: 60000 });
+    await until(async () => (await R.ok('sync.status')).status.state === 'idle', { what: 'idle after the retry' });
+    assert.equal(await R.worker().evaluate(() => chrome.alarms.get('davsync-retry')), undefined, 'the retry alarm is left after success');
   } finally { await proxy.close(); }
 });
 
