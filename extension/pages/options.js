@@ -173,7 +173,6 @@ function onStatus(status) {
   $('confirmSync').hidden = !(status && status.error && status.error.kind === 'needs_confirmation');
   if (status && status.state !== 'syncing') { loadConflicts(); loadUndo(); }
 }
-davsync.watchStatus(onStatus);
 
 async function syncAction(btn, method, params, msgEl) {
   await busy(btn, async () => {
@@ -366,6 +365,10 @@ let previewGen = 0; // bumped whenever the input changes: a late preview reply i
 async function importInput() {
   const f = $('importFile').files[0];
   if (!f) return $('importText').value;
+  const max = 32 * 1024 * 1024; // transfer.MaxInputSize
+  // Chrome refuses a message over 64 MiB with its own error before Go
+  // could say what is wrong: refuse here, with Go's limit and words.
+  if (f.size > max) throw { kind: 'too_large', message: t('importTooLarge', (f.size / 1048576).toFixed(1)) };
   // f.text() would turn every byte that is not UTF-8 into U+FFFD, breaking
   // gzip files and the binary encrypted envelope (the sync file as it lies
   // on the server); those go as a base64 data URL, which Go decodes.
@@ -432,6 +435,7 @@ $('preview').addEventListener('click', () => busy($('preview'), async () => {
   invalidatePreview();
   const gen = previewGen;
   const mode = $('importMode').value;
+  toast($('importMsg'), t('working'));
   try {
     const json = await importInput();
     if (gen !== previewGen) return;
@@ -449,6 +453,7 @@ $('applyImport').addEventListener('click', () => busy($('applyImport'), async ()
   if (previewed === null) return;
   const { json, mode } = previewed;
   if (mode === 'replace' && !await confirmDialog(t('confirmImportReplace'))) return;
+  toast($('importMsg'), t('working'));
   try {
     await send('data.import', importParams(json, false, mode));
     toast($('importMsg'), t('imported'));
@@ -491,6 +496,7 @@ async function restoreUndo(btn, id) {
 
 // ---- start -------------------------------------------------------------------
 davsync.init().then(async () => {
+  davsync.watchStatus(onStatus); // after init: the status card speaks the chosen language
   for (const btn of document.querySelectorAll('button.reveal')) revealLabel(btn);
   try { await loadSettings(); } catch (e) { toast($('settingsMsg'), errorText(e), true); }
   document.body.dataset.ready = '1';

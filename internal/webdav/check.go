@@ -247,7 +247,7 @@ func (c *Client) check(ctx context.Context, res *CheckResult) error {
 	case "":
 		res.MoveOverwrites = true
 	case errkind.Precondition, errkind.Forbidden, errkind.Unsupported, errkind.BadResponse, errkind.FolderMissing:
-		res.Warnings = append(res.Warnings, "the server cannot MOVE a file over an existing one ("+errkind.Message(err)+"); davsync writes backups in place")
+		res.Warnings = append(res.Warnings, "the server cannot MOVE a file over an existing one (it answered "+string(errkind.Of(err))+"); davsync writes backups in place instead, nothing to do")
 	default:
 		return err
 	}

@@ -148,6 +148,12 @@ func (c *Client) Get(ctx context.Context, p string, ifNoneMatch string) (*GetRes
 		if res.Body == nil {
 			res.Body = []byte{}
 		}
+		// A login or error page served with 200 for every path: say the
+		// address is a web page (as PROPFIND does), not that the file is
+		// a damaged backup.
+		if strings.HasPrefix(strings.ToLower(res.ContentType), "text/html") && looksLikeHTML(res.Body) {
+			return nil, notDAVError(op)
+		}
 		return res, nil
 	case 304:
 		res.NotModified = true

@@ -228,6 +228,8 @@ test('extension in Chromium', async (t) => {
     // Go's messages are English: a Chinese page leads with the translated fix.
     const o = await A.open('options.html');
     await until(() => o.textContent('#preview').then((s) => s === '预览'), { what: 'zh_CN options' });
+    // The status card too, from the first render (not only after a sync).
+    await until(() => o.textContent('#status').then((s) => s.includes('上次同步')), { what: 'zh_CN status card' });
     await o.fill('#importText', '{"format": "davsync", "version": 1, "collections": ');
     await o.click('#preview');
     const msg = await until(() => o.textContent('#importMsg').then((s) => s.includes('备份文件无效') && s), { what: 'zh_CN error' });
@@ -454,7 +456,7 @@ test('extension in Chromium', async (t) => {
     await p.setInputFiles('#importFile', file);
     await p.fill('#importPass', 'purple monkey dishwasher');
     await p.click('#preview');
-    const msg = await until(() => p.textContent('#importMsg').then((s) => s.trim() && s), { what: 'preview of the binary file' });
+    const msg = await until(() => p.textContent('#importMsg').then((s) => s.trim() && !s.startsWith('Working') && s), { what: 'preview of the binary file' });
     assert.match(msg, /Nothing has changed/);
     assert.match(await p.textContent('#importPreview'), /davsync/);
     await p.close();
