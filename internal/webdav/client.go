@@ -392,7 +392,10 @@ func (c *Client) transportError(ctx context.Context, op string, err error) error
 		return errkind.Wrap(errkind.Timeout, op, "the server did not answer in time ("+cause+"); check the connection or try again later", err)
 	case errkind.Of(err) == errkind.Canceled || errors.Is(err, context.Canceled):
 		return errkind.Wrap(errkind.Canceled, op, "the operation was canceled", err)
-	case errkind.Of(err) != errkind.Unknown && errkind.Of(err) != errkind.Network:
+	case errkind.Of(err) == errkind.Network:
+		// The transport already said what to check (fetch hides the cause).
+		return errkind.Wrap(errkind.Network, op, "could not reach the server at "+c.base.Host+": "+cause, err)
+	case errkind.Of(err) != errkind.Unknown:
 		// The transport already knew better (e.g. too_large).
 		return errkind.Wrap(errkind.Of(err), op, cause, err)
 	}

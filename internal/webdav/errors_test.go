@@ -113,6 +113,8 @@ func TestTransportErrors(t *testing.T) {
 	}{
 		{errors.New("dial tcp 127.0.0.1:1: connect: connection refused"), errkind.Network},
 		{errkind.New(errkind.Network, "", "reset"), errkind.Network},
+		// What jsfetch says when fetch fails: only what to check.
+		{errkind.New(errkind.Network, "", "check the address, your connection, and that davsync may access this server"), errkind.Network},
 		{errkind.New(errkind.Timeout, "", "slow"), errkind.Timeout},
 		{context.DeadlineExceeded, errkind.Timeout},
 		{context.Canceled, errkind.Canceled},
@@ -125,6 +127,9 @@ func TestTransportErrors(t *testing.T) {
 		wantKind(t, err, tc.kind)
 		if tc.kind == errkind.Network && !strings.Contains(err.Error(), "dav.test") {
 			t.Errorf("network error does not name the host: %v", err)
+		}
+		if msg := errkind.Message(err); strings.Count(msg, "reach") > 1 || strings.Count(msg, "check") > 1 {
+			t.Errorf("the message says the same thing twice: %q", msg)
 		}
 	}
 	// The caller's own deadline.

@@ -239,7 +239,8 @@ func fetchErr(ctx context.Context, op string, err error) error {
 	if je, ok := jsasync.AsJSError(err); ok && je.Name == "AbortError" {
 		return errkind.Wrap(errkind.Timeout, op, "the request was aborted before the server answered; try again", err)
 	}
-	return errkind.Wrap(errkind.Network, op, "could not reach the server: check the address, your connection, and that davsync may access this server (saving the settings asks for that permission)", err)
+	// The webdav client puts "could not reach the server at <host>:" before it.
+	return errkind.Wrap(errkind.Network, op, "check the address, your connection, and that davsync may access this server (saving the settings asks for that permission)", err)
 }
 
 // redact drops user info and the query from a URL before it goes into an
