@@ -10,6 +10,7 @@ import (
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/local"
 	"github.com/davsync/davsync/internal/merge"
+	"github.com/tidwall/gjson"
 )
 
 // maxConflicts bounds the conflict log; the oldest entries go first.
@@ -193,6 +194,11 @@ func (e *Engine) ResolveConflict(ctx context.Context, id, choice string) error {
 				// conflict was logged, on any device, are not reverted).
 				if !ci.Deleted && len(ci.Fields) > 0 {
 					v = merge.Overlay(r.Raw, v, fieldNames(ci.Fields))
+				} else if ci.Deleted {
+					// A deletion conflict brings back what the deletion
+					// removed; fields written after the conflict was
+					// logged keep their newer value.
+					v = merge.Overlay(r.Raw, v, notWrittenSince(r.Raw, v, ci.At))
 				}
 			}
 			r, err := merge.Edit(old, v, clock.Now())
@@ -233,6 +239,28 @@ func fieldNames(fs []FieldWinner) []string {
 	out := make([]string, len(fs))
 	for i, f := range fs {
 		out[i] = f.Field
+	}
+	return out
+}
+
+// notWrittenSince lists the fields of cur or from (the user's) whose time
+// in cur is not after at.
+func notWrittenSince(cur, from []byte, at int64) []string {
+	times := gjson.GetBytes(cur, backup.FieldFieldTimes)
+	seen := map[string]bool{}
+	var out []string
+	for _, raw := range [][]byte{cur, from} {
+		gjson.ParseBytes(raw).ForEach(func(k, _ gjson.Result) bool {
+			switch k.Str {
+			case backup.FieldID, backup.FieldUpdatedAt, backup.FieldFieldTimes:
+				return true
+			}
+			if !seen[k.Str] && times.Get(gjson.Escape(k.Str)).Int() <= at {
+				out = append(out, k.Str)
+			}
+			seen[k.Str] = true
+			return true
+		})
 	}
 	return out
 }

@@ -181,3 +181,49 @@ func TestClockBehindDeletionIsNotExpiredAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveDeletionConflictKeepsLaterEdits: one device deleted a record
+// while another edited it (a deletion conflict); later the record's notes
+// were edited again on the first device. Resolving the old conflict brings
+// back what the deletion removed, but not over the later notes.
+func TestResolveDeletionConflictKeepsLaterEdits(t *testing.T) {
+	w := newWorld()
+	srv := newServer(w, synctest.Quirks{})
+	a := newDevice(t, "A", w, srv, srv.URL(), 0)
+	b := newDevice(t, "B", w, srv, srv.URL(), 0)
+	a.put("r1", "Site")
+	a.setField("r1", "notes", "n0")
+	a.mustCycle()
+	b.mustCycle()
+	w.advance(time.Minute)
+	a.del("r1")
+	a.mustCycle()
+	w.advance(time.Minute)
+	b.setField("r1", "notes", "n1") // edit after the deletion
+	b.mustCycle()                   // conflict: B's edit vs A's deletion
+	cs, err := b.eng.Conflicts(context.Background())
+	if err != nil || len(cs) != 1 || !cs[0].Deleted {
+		t.Fatalf("want one deletion conflict, got %+v %v", cs, err)
+	}
+	t.Logf("conflict: local=%s remote=%s merged=%s", cs[0].Local, cs[0].Remote, cs[0].Merged)
+	// Later, on A, the user edits the surviving record's notes again.
+	w.advance(time.Minute)
+	a.mustCycle()
+	a.setField("r1", "notes", "n2-later")
+	a.mustCycle()
+	w.advance(time.Minute)
+	b.mustCycle()
+	if got := b.field("r1", "notes"); got != "n2-later" {
+		t.Fatalf("B notes = %q before resolving", got)
+	}
+	// B resolves the old conflict: keep my (B's) version.
+	if err := b.eng.ResolveConflict(context.Background(), cs[0].ID, "local"); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.field("r1", "site_name"); got != "Site" {
+		t.Errorf("site_name = %q, want the version's %q back", got, "Site")
+	}
+	if got := b.field("r1", "notes"); got != "n2-later" {
+		t.Errorf("notes = %q: resolving an old deletion conflict reverted the later edit %q", got, "n2-later")
+	}
+}

@@ -28,7 +28,7 @@ test-sync-servers: servers-install
 ## soak: many more randomized multi-device schedules (SOAK_SCHEDULES, new seeds each run)
 soak:
 	$(GO) test -count=1 -timeout 120m -run 'Randomized' ./internal/sync/ \
-		-args -schedules $(SOAK_SCHEDULES) -seedbase $$(date +%s)
+		-args -schedules $(SOAK_SCHEDULES) -userops $(SOAK_SCHEDULES) -seedbase $$(date +%s)
 
 ## bench-sync: requests and bytes per cycle (nothing/local/remote/both changed) and 10k-account cycle times,
 ## in memory, against x/net webdav in-process, and against Apache and nginx

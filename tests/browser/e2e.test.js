@@ -6,9 +6,9 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const zlib = require('node:zlib');
 const { isUtf8 } = require('node:buffer');
-const { ROOT, DIST, buildTestExtension, startDav, launch, until } = require('./lib');
+const lib = require('./lib');
+const { ROOT, DIST, buildTestExtension, startDav, launch, until } = lib;
 
 const OUT = path.join(ROOT, 'test-results');
 const SHOTS = path.join(OUT, 'screenshots');
@@ -35,23 +35,7 @@ async function browser(opts = {}) {
   return b;
 }
 
-/** The sync file on the server, parsed (gzip detected by magic bytes). */
-function serverDoc() {
-  for (const name of ['davsync.json', 'davsync.json.gz']) {
-    const p = path.join(dav.root, 'davsync', name);
-    if (!fs.existsSync(p)) continue;
-    let b = fs.readFileSync(p);
-    if (b[0] === 0x1f && b[1] === 0x8b) b = zlib.gunzipSync(b);
-    return JSON.parse(b.toString('utf8'));
-  }
-  return null;
-}
-
-function serverNames() {
-  const doc = serverDoc();
-  const recs = doc && doc.collections && doc.collections.accounts ? doc.collections.accounts.records || [] : [];
-  return recs.map((r) => r.site_name).sort();
-}
+const serverNames = () => lib.serverNames(dav);
 
 async function names(b) {
   const r = await b.ok('accounts.list');

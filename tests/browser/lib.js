@@ -7,6 +7,7 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const zlib = require('node:zlib');
 const readline = require('node:readline');
 const { chromium } = require('playwright-core');
 
@@ -61,6 +62,24 @@ async function startDav({ root, user = 'alice', pass = 'correct horse', precondi
 function serverFile(dav, rel) {
   const p = path.join(dav.root, rel);
   return fs.existsSync(p) ? fs.readFileSync(p) : null;
+}
+
+/** The sync file on the server, parsed (gzip detected by magic bytes), or null. */
+function serverDoc(dav) {
+  for (const name of ['davsync.json', 'davsync.json.gz']) {
+    let b = serverFile(dav, path.join('davsync', name));
+    if (!b) continue;
+    if (b[0] === 0x1f && b[1] === 0x8b) b = zlib.gunzipSync(b);
+    return JSON.parse(b.toString('utf8'));
+  }
+  return null;
+}
+
+/** The site names of the accounts in the server's sync file, sorted. */
+function serverNames(dav) {
+  const doc = serverDoc(dav);
+  const recs = doc && doc.collections && doc.collections.accounts ? doc.collections.accounts.records || [] : [];
+  return recs.map((r) => r.site_name).sort();
 }
 
 const FLAGS = [
@@ -157,4 +176,4 @@ async function until(fn, { timeout = 30000, interval = 100, what = 'condition' }
   }
 }
 
-module.exports = { ROOT, DIST, CHROMIUM, buildTestExtension, startDav, serverFile, launch, until, FLAGS };
+module.exports = { ROOT, DIST, CHROMIUM, buildTestExtension, startDav, serverFile, serverDoc, serverNames, launch, until, FLAGS };

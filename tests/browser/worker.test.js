@@ -10,8 +10,8 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
-const zlib = require('node:zlib');
-const { ROOT, buildTestExtension, startDav, launch, until } = require('./lib');
+const lib = require('./lib');
+const { ROOT, buildTestExtension, startDav, launch, until } = lib;
 
 const EXT = path.join(ROOT, '.run', 'ext-worker-test');
 const PASS = 'correct horse battery';
@@ -33,17 +33,7 @@ async function browser(opts = {}) {
   return b;
 }
 
-function serverNames() {
-  for (const name of ['davsync.json', 'davsync.json.gz']) {
-    const p = path.join(dav.root, 'davsync', name);
-    if (!fs.existsSync(p)) continue;
-    let b = fs.readFileSync(p);
-    if (b[0] === 0x1f && b[1] === 0x8b) b = zlib.gunzipSync(b);
-    const doc = JSON.parse(b.toString('utf8'));
-    return ((doc.collections.accounts || {}).records || []).map((r) => r.site_name);
-  }
-  return [];
-}
+const serverNames = () => lib.serverNames(dav);
 
 /**
  * A proxy in front of dav that holds every PUT of the sync file for delayMs
