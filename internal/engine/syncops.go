@@ -146,14 +146,9 @@ func (e *Engine) syncNow(ctx context.Context, params []byte) (any, error) {
 
 func (e *Engine) syncConfirm(ctx context.Context, _ []byte) (any, error) {
 	return e.operate(ctx, "manual", func(se *dsync.Engine) (*dsync.CycleResult, error) {
-		// Confirm answers the question the held cycle asked: the
-		// encryption switch only when that was the question, never as a
-		// side effect of confirming a mass change.
-		opts := dsync.CycleOptions{Confirm: true, AnswerHeld: true}
-		if st, err := se.Status(ctx); err == nil && st.Preview != nil && st.Preview.Reason == "encryption_change" {
-			opts.AllowEncryptionChange = true
-		}
-		return se.Cycle(ctx, opts)
+		// Confirm answers the question the held cycle asked, for the
+		// settings it was asked for (the encryption switch included).
+		return se.Cycle(ctx, dsync.CycleOptions{Confirm: true, AnswerHeld: true})
 	})
 }
 

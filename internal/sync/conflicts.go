@@ -154,27 +154,25 @@ func (e *Engine) ResolveConflict(ctx context.Context, id, choice string) error {
 		return err
 	}
 	defer e.end()
-	cs, err := e.loadConflicts(ctx)
-	if err != nil {
-		return err
-	}
-	idx := -1
-	for i, c := range cs {
-		if c.ID == id {
-			idx = i
-		}
-	}
-	if idx < 0 {
-		return errkind.New(errkind.NotFound, "resolve conflict", "that conflict is no longer in the list; refresh it")
-	}
-	ci := cs[idx]
-	rest := append(append([]ConflictInfo{}, cs[:idx]...), cs[idx+1:]...)
+	// The log is read under the store's lock, with the document: an
+	// import (which does not take run) may add entries at any time.
 	clock := e.store.Clock()
-	for {
-		doc, cur, err := e.store.Load(ctx)
+	_, err := e.store.Apply(ctx, func(doc *backup.Document) (local.Commit, error) {
+		cs, err := e.loadConflicts(ctx)
 		if err != nil {
-			return err
+			return local.Commit{}, err
 		}
+		idx := -1
+		for i, c := range cs {
+			if c.ID == id {
+				idx = i
+			}
+		}
+		if idx < 0 {
+			return local.Commit{}, errkind.New(errkind.NotFound, "resolve conflict", "that conflict is no longer in the list; refresh it")
+		}
+		ci := cs[idx]
+		rest := append(append([]ConflictInfo{}, cs[:idx]...), cs[idx+1:]...)
 		col := doc.Collection(ci.Collection)
 		switch choice {
 		case "local", "remote":
@@ -203,7 +201,7 @@ func (e *Engine) ResolveConflict(ctx context.Context, id, choice string) error {
 			}
 			r, err := merge.Edit(old, v, clock.Now())
 			if err != nil {
-				return err
+				return local.Commit{}, err
 			}
 			col.Put(r)
 		case "both":
@@ -214,18 +212,13 @@ func (e *Engine) ResolveConflict(ctx context.Context, id, choice string) error {
 			c := merge.Conflict{Collection: ci.Collection, ID: ci.RecordID, Local: nullable(ci.Local), Remote: nullable(ci.Remote)}
 			r, err := merge.KeepBoth(c, side, "", clock.Now())
 			if err != nil {
-				return err
+				return local.Commit{}, err
 			}
 			col.Put(r)
 		}
-		ok, _, err := e.store.CommitIf(ctx, cur, local.Commit{Doc: doc, UndoLabel: "resolve", State: map[string][]byte{keyConflicts: mustJSON(rest)}})
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-	}
+		return local.Commit{Doc: doc, UndoLabel: "resolve", State: map[string][]byte{keyConflicts: mustJSON(rest)}}, nil
+	})
+	return err
 }
 
 func nullable(b json.RawMessage) []byte {

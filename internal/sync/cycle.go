@@ -299,7 +299,7 @@ func (e *Engine) cycle(ctx context.Context, set Settings, l layout, opts CycleOp
 				guarded = true
 			}
 			needWrite = !rm.exists || rm.doc == nil || docHash(mres.Doc) != rm.docHash() ||
-				rm.empty || (opts.AllowEncryptionChange && rm.encrypted != set.Encrypt)
+				rm.empty || (opts.encryptionChangeAllowed() && rm.encrypted != set.Encrypt)
 			if needWrite {
 				if err := e.checkEncryptionChange(set, rm.encrypted, rm.exists && !rm.empty, opts, res); err != nil {
 					return res, err
@@ -509,7 +509,7 @@ func (e *Engine) decode(ctx context.Context, set Settings, rm *remote) error {
 // checkEncryptionChange refuses to replace an encrypted remote by plaintext
 // or the reverse unless the user chose it.
 func (e *Engine) checkEncryptionChange(set Settings, remoteEncrypted, remoteHasData bool, opts CycleOptions, res *CycleResult) error {
-	if !remoteHasData || remoteEncrypted == set.Encrypt || opts.AllowEncryptionChange {
+	if !remoteHasData || remoteEncrypted == set.Encrypt || opts.encryptionChangeAllowed() {
 		return nil
 	}
 	msg := "the sync file on the server is encrypted but encryption is off on this device; turn encryption on with the same passphrase, or confirm that the server copy should be stored unencrypted from now on"
@@ -518,6 +518,13 @@ func (e *Engine) checkEncryptionChange(set Settings, remoteEncrypted, remoteHasD
 	}
 	res.Preview = &Preview{Reason: "encryption_change", Message: msg}
 	return errkind.New(errkind.NeedsConfirmation, "sync", msg)
+}
+
+// encryptionChangeAllowed: the operation allows it (upload), or sync.confirm
+// answers the held cycle's encryption question for these settings (never as
+// a side effect of confirming a mass change, nor for another folder).
+func (o CycleOptions) encryptionChangeAllowed() bool {
+	return o.AllowEncryptionChange || (o.AnswerHeld && o.answered(&Preview{Reason: "encryption_change"}))
 }
 
 // write uploads doc over the remote file (If-Match etag, or If-None-Match: *

@@ -66,13 +66,16 @@ type Engine struct {
 
 	run gosync.Mutex // held by the running operation
 
-	mu        gosync.Mutex // guards the fields below
-	running   bool
-	client    *webdav.Client
-	clientKey string
-	key       *envelope.Key // derived encryption key, memory only
-	keyFor    string        // fingerprint of the passphrase key was made for
-	basic     bool          // the server takes Basic auth (sent up front); guarded by count.mu
+	mu      gosync.Mutex // guards the fields below
+	running bool
+	// reschedule: settings changed while an operation held run; its end
+	// (or a cycle's finish) applies them.
+	reschedule bool
+	client     *webdav.Client
+	clientKey  string
+	key        *envelope.Key // derived encryption key, memory only
+	keyFor     string        // fingerprint of the passphrase key was made for
+	basic      bool          // the server takes Basic auth (sent up front); guarded by count.mu
 
 	count counter
 }
@@ -314,10 +317,20 @@ func (e *Engine) begin() error {
 }
 
 func (e *Engine) end() {
-	e.mu.Lock()
-	e.running = false
-	e.mu.Unlock()
-	e.run.Unlock()
+	for {
+		e.mu.Lock()
+		if !e.reschedule {
+			// run is released under mu: a Reschedule that fails its
+			// TryLock before this sets the flag before we look at it.
+			e.running = false
+			e.run.Unlock()
+			e.mu.Unlock()
+			return
+		}
+		e.reschedule = false
+		e.mu.Unlock()
+		_ = e.rescheduleLocked(context.Background())
+	}
 }
 
 // Cycle runs one sync cycle and records the outcome in the status.
@@ -407,6 +420,9 @@ func (e *Engine) finish(ctx context.Context, st *Status, set Settings, started i
 	now := e.nowMs()
 	// The schedule may have changed while the cycle ran (Reschedule leaves
 	// a running cycle alone): use the settings as they are now.
+	e.mu.Lock()
+	e.reschedule = false // the settings are read now
+	e.mu.Unlock()
 	if cur, serr := e.cfg.Settings(ctx); serr == nil {
 		cur = cur.withDefaults()
 		set.AutoSync, set.IntervalSeconds = cur.AutoSync, cur.IntervalSeconds
@@ -495,10 +511,20 @@ func (e *Engine) finish(ctx context.Context, st *Status, set Settings, started i
 // hourly skips every alarm for a week). A running cycle is left alone: its
 // finish reads the new settings.
 func (e *Engine) Reschedule(ctx context.Context) error {
+	e.mu.Lock()
 	if !e.run.TryLock() {
+		// Whatever holds run (a cycle, a snapshot list, Test connection,
+		// an undo) reschedules when it ends.
+		e.reschedule = true
+		e.mu.Unlock()
 		return nil
 	}
+	e.mu.Unlock()
 	defer e.run.Unlock()
+	return e.rescheduleLocked(ctx)
+}
+
+func (e *Engine) rescheduleLocked(ctx context.Context) error {
 	st, _ := e.loadStatus(ctx)
 	set, _, _ := e.settings(ctx)
 	now := e.nowMs()

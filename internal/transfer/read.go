@@ -49,7 +49,11 @@ func read(data []byte, passphrase string, kdf envelope.KDF, now int64) (*incomin
 	// A binary file reaches us as base64 (a data URL from the page), a third
 	// larger than the file: the limit is on the file, so measure it decoded.
 	if len(data) > MaxInputSize/3*4+256 {
-		return nil, tooLarge(len(data) / 4 * 3)
+		n := len(data)
+		if bytes.HasPrefix(data, []byte("data:")) || bytes.HasPrefix(data, []byte("H4sI")) {
+			n = n / 4 * 3 // base64: the file is a quarter smaller
+		}
+		return nil, tooLarge(n)
 	}
 	data = trim(data)
 	if len(data) == 0 {

@@ -720,3 +720,16 @@ func TestImportBinaryEndingInWhitespace(t *testing.T) {
 		}
 	}
 }
+
+// TestTooLargeReportsTheRealSize: only base64 input (a data URL, pasted
+// gzip) is measured decoded; a big plain paste is reported at its size.
+func TestTooLargeReportsTheRealSize(t *testing.T) {
+	data := append([]byte(`{"format":"davsync","version":1,"notes":"`), bytes.Repeat([]byte("x"), 50<<20)...)
+	_, err := Plan(nil, data, ImportOptions{})
+	if errkind.Of(err) != errkind.TooLarge {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.Contains(errkind.Message(err), "50.0 MiB") {
+		t.Fatalf("a 50 MiB paste is refused as: %s", errkind.Message(err))
+	}
+}
