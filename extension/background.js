@@ -228,6 +228,9 @@ async function runStartupSync() {
     const flag = await chrome.storage.session.get('davsync.sessionStarted');
     if (flag['davsync.sessionStarted']) return;
     await chrome.storage.session.set({ 'davsync.sessionStarted': true });
+    // Chrome keeps the badge across worker restarts but not browser
+    // restarts: show the persisted status once per browser session.
+    call('sync.status').then((r) => setBadge(r.status)).catch(() => {});
     const { settings } = await call('settings.get');
     if (settings.configured && settings.syncOnStartup) await call('sync.now', { trigger: 'startup' });
   } catch (e) { /* reported through the status */ }
@@ -244,5 +247,3 @@ chrome.notifications.onClicked.addListener((id) => {
 // run the once-per-session startup sync.
 syncAlarm().catch(() => {});
 startupSync();
-// The badge is not kept across browser restarts: show the persisted status.
-call('sync.status').then((r) => setBadge(r.status)).catch(() => {});

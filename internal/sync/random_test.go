@@ -371,20 +371,26 @@ func runSchedule(t testing.TB, seed uint64) {
 // clocks, random edits (some during a cycle), worker restarts, cycles and
 // faults, then checks convergence and that no edit was lost.
 func TestRandomizedMultiDevice(t *testing.T) {
+	runSeeds(t, *flagSchedules, 60, runSchedule)
+}
+
+// runSeeds runs n seeded schedules (at most short under -short, the wasm
+// run), or only -seed when it is set, on parallel workers; each worker
+// stops at its first failing seed, whose log says how to replay it.
+func runSeeds(t *testing.T, n, short int, run func(testing.TB, uint64)) {
 	if *flagSeed != 0 {
-		runSchedule(t, *flagSeed)
+		run(t, *flagSeed)
 		return
 	}
-	n := *flagSchedules
 	if testing.Short() {
-		n = min(n, 60)
+		n = min(n, short)
 	}
 	const workers = 4
 	for wkr := 0; wkr < workers; wkr++ {
 		t.Run(fmt.Sprint("w", wkr), func(t *testing.T) {
 			t.Parallel()
 			for seed := *flagSeedBase + uint64(1+wkr); seed <= *flagSeedBase+uint64(n); seed += workers {
-				runSchedule(t, seed)
+				run(t, seed)
 				if t.Failed() {
 					return
 				}

@@ -822,25 +822,7 @@ var flagUserOps = flag.Int("userops", 300, "randomized schedules with user opera
 // import, settings toggles, worker restarts) into edits, cycles and faults,
 // and checks the invariants above after every step.
 func TestRandomizedWithUserOps(t *testing.T) {
-	if *flagSeed != 0 {
-		runUserOpsSchedule(t, *flagSeed)
-		return
-	}
-	n := *flagUserOps
-	if testing.Short() { // the wasm run: the same logic, slower
-		n = min(n, 3)
-	}
 	t.Cleanup(func() { t.Logf("operations that ran: %v", uoStats) })
-	const workers = 8
-	for wkr := 0; wkr < workers; wkr++ {
-		t.Run(fmt.Sprint("w", wkr), func(t *testing.T) {
-			t.Parallel()
-			for seed := *flagSeedBase + uint64(1+wkr); seed <= *flagSeedBase+uint64(n); seed += workers {
-				runUserOpsSchedule(t, seed)
-				if t.Failed() {
-					return
-				}
-			}
-		})
-	}
+	// -short is the wasm run: the same logic, much slower.
+	runSeeds(t, *flagUserOps, 3, runUserOpsSchedule)
 }

@@ -136,21 +136,7 @@ func TestSpurious412DoesNotLoop(t *testing.T) {
 // Editing the URL (here only the host's case) starts the marker over; that
 // must not skip the question and bring a long-deleted record back.
 func TestStaleDeviceURLChangeStillAsks(t *testing.T) {
-	w := newWorld()
-	srv := newServer(w, synctest.Quirks{})
-	a := newDevice(t, "a", w, srv, srv.URL(), 0)
-	b := newDevice(t, "b", w, srv, srv.URL(), 0)
-	a.put("r1", "deleted later")
-	a.put("r2", "kept")
-	a.mustCycle()
-	b.mustCycle()
-	b.del("r1")
-	b.mustCycle()
-	for i := 0; i < 8; i++ { // b keeps syncing; the tombstone expires
-		w.advance(30 * 24 * time.Hour)
-		b.put("rb", strings.Repeat("x", i+1))
-		b.mustCycle()
-	}
+	srv, a := staleDevice(t)
 	a.settings(func(s *Settings) { s.URL = strings.Replace(srv.URL(), "dav.test", "DAV.test", 1) })
 	if _, err := a.cycle(CycleOptions{}); !errors.Is(err, errkind.NeedsConfirmation) {
 		t.Fatalf("stale device with an edited URL: %v", err)

@@ -28,12 +28,7 @@ func TestCopyMoveIntoMissingFolderSlashRetryAnswer(t *testing.T) {
 				return nil, nil, false
 			}
 			c := s.client(t)
-			var err error
-			if method == "MOVE" {
-				err = c.Move(context.Background(), "f.json", "no/g.json", false)
-			} else {
-				err = c.Copy(context.Background(), "f.json", "no/g.json", false)
-			}
+			err := moveOrCopy(c, method, "f.json", "no/g.json")
 			if errkind.Of(err) != errkind.FolderMissing {
 				t.Errorf("%s %s: kind %q, want folder_missing: %v", tc.server, method, errkind.Of(err), err)
 			}
@@ -60,14 +55,16 @@ func TestCopyMoveMissingFolderAnswered500Or403(t *testing.T) {
 			return nil, nil, false
 		}
 		c := s.client(t)
-		var err error
-		if method == "MOVE" {
-			err = c.Move(context.Background(), "f.json", "no/g.json", false)
-		} else {
-			err = c.Copy(context.Background(), "f.json", "no/g.json", false)
-		}
+		err := moveOrCopy(c, method, "f.json", "no/g.json")
 		if errkind.Of(err) != errkind.FolderMissing {
 			t.Errorf("%s answered %d: kind %q, want folder_missing: %v", method, tc.status, errkind.Of(err), err)
 		}
 	}
+}
+
+func moveOrCopy(c *Client, method, from, to string) error {
+	if method == "MOVE" {
+		return c.Move(context.Background(), from, to, false)
+	}
+	return c.Copy(context.Background(), from, to, false)
 }
