@@ -12,10 +12,13 @@ import (
 // A Transport must not follow redirects (the client reports them), must not
 // add credentials, cookies or cache validators of its own, must send Body
 // with a known length and no "Expect: 100-continue", and must honour
-// Request.Timeout and ctx. It returns an error only when no HTTP answer
-// arrived (or the body was cut short); any status, 4xx and 5xx included, is a
-// Response. Errors may be *errkind.Error of kind Network or Timeout; any
-// other error is treated as a network failure.
+// Request.Timeout and ctx. It must not read more than Request.MaxBody bytes
+// of an answer: it refuses a declared Content-Length above it before reading,
+// and stops reading (aborting the request) once the body passes it, with an
+// error of kind too_large. It returns an error only when no HTTP answer
+// arrived (or the body was cut short or too large); any status, 4xx and 5xx
+// included, is a Response. Errors may be *errkind.Error of kind Network,
+// Timeout or TooLarge; any other error is treated as a network failure.
 type Transport interface {
 	RoundTrip(ctx context.Context, req *Request) (*Response, error)
 }
@@ -32,6 +35,9 @@ type Request struct {
 	// Timeout bounds the whole exchange, body included; 0 means no limit
 	// beyond ctx.
 	Timeout time.Duration
+	// MaxBody is the most answer body bytes the caller accepts (see
+	// internal/limits); 0 means limits.Reply.
+	MaxBody int64
 }
 
 // Response is one HTTP answer.

@@ -14,10 +14,12 @@ package jsfetch
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/limits"
 	"github.com/davsync/davsync/internal/webdav"
 	"github.com/davsync/davsync/wasm/jsasync"
 	"github.com/hack-pad/safejs"
@@ -141,27 +143,113 @@ func (t *Transport) RoundTrip(ctx context.Context, req *webdav.Request) (*webdav
 	if err := readHeaders(resp, out.Header); err != nil {
 		return nil, internal(op, err)
 	}
-	bp, err := resp.Call("arrayBuffer")
+	max := req.MaxBody
+	if max <= 0 {
+		max = limits.Reply
+	}
+	body, err := readBody(ctx, resp, out.Header, max, func() { _, _ = ctl.Call("abort") })
 	if err != nil {
+		if errkind.Of(err) == errkind.TooLarge {
+			return nil, errkind.Wrap(errkind.TooLarge, op, errkind.Message(err), err)
+		}
 		return nil, fetchErr(ctx, op, err)
 	}
-	buf, err := jsasync.Await(ctx, bp)
-	if err != nil {
-		return nil, fetchErr(ctx, op, err)
+	out.Body = body
+	return out, nil
+}
+
+// readBody reads an answer's body, never more than max bytes. A declared
+// Content-Length above max is refused before anything is read. With a
+// declared length and no content coding the browser reads exactly that many
+// bytes, so the body is taken in one piece; otherwise (chunked, or a
+// Content-Encoding the browser undoes, which could expand without bound) it
+// is read from the stream piece by piece and the request is aborted as soon
+// as it passes max, so an endless or inflating body costs at most max bytes.
+func readBody(ctx context.Context, resp safejs.Value, h map[string]string, max int64, abort func()) ([]byte, error) {
+	tooLarge := func() error {
+		abort()
+		return errkind.New(errkind.TooLarge, "", "the server's answer is larger than "+strconv.FormatInt(max>>10, 10)+" KiB, the most davsync reads for this request; it stopped reading")
 	}
+	declared, derr := strconv.ParseInt(strings.TrimSpace(h["content-length"]), 10, 64)
+	known := derr == nil && declared >= 0 && h["content-encoding"] == ""
+	if known && declared > max {
+		return nil, tooLarge()
+	}
+	stream, err := resp.Get("body")
+	if err != nil {
+		return nil, err
+	}
+	if known || stream.IsNull() || stream.IsUndefined() {
+		bp, err := resp.Call("arrayBuffer")
+		if err != nil {
+			return nil, err
+		}
+		buf, err := jsasync.Await(ctx, bp)
+		if err != nil {
+			return nil, err
+		}
+		b, err := bytesOf(buf)
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(b)) > max {
+			return nil, tooLarge()
+		}
+		return b, nil
+	}
+	reader, err := stream.Call("getReader")
+	if err != nil {
+		return nil, err
+	}
+	var out []byte
+	for {
+		rp, err := reader.Call("read")
+		if err != nil {
+			return nil, err
+		}
+		chunk, err := jsasync.Await(ctx, rp)
+		if err != nil {
+			return nil, err
+		}
+		done, _ := chunk.Get("done")
+		if b, _ := done.Bool(); b {
+			return out, nil
+		}
+		v, err := chunk.Get("value")
+		if err != nil {
+			return nil, err
+		}
+		n, err := v.Length()
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(out)+n) > max {
+			_, _ = reader.Call("cancel")
+			return nil, tooLarge()
+		}
+		start := len(out)
+		out = append(out, make([]byte, n)...)
+		if _, err := safejs.CopyBytesToGo(out[start:], v); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// bytesOf copies an ArrayBuffer into Go.
+func bytesOf(buf safejs.Value) ([]byte, error) {
 	view, err := uint8Arr.New(buf)
 	if err != nil {
-		return nil, internal(op, err)
+		return nil, err
 	}
 	n, err := view.Length()
 	if err != nil {
-		return nil, internal(op, err)
+		return nil, err
 	}
-	out.Body = make([]byte, n)
-	if _, err := safejs.CopyBytesToGo(out.Body, view); err != nil {
-		return nil, internal(op, err)
+	b := make([]byte, n)
+	if _, err := safejs.CopyBytesToGo(b, view); err != nil {
+		return nil, err
 	}
-	return out, nil
+	return b, nil
 }
 
 func readHeaders(resp safejs.Value, into map[string]string) error {

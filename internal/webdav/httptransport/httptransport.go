@@ -15,11 +15,9 @@ import (
 	"time"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/limits"
 	"github.com/davsync/davsync/internal/webdav"
 )
-
-// DefaultMaxBody bounds a response body read into memory.
-const DefaultMaxBody = 512 << 20
 
 // Transport implements webdav.Transport with an http.Client that follows no
 // redirects (the webdav client reports them so the user can fix the URL),
@@ -27,8 +25,6 @@ const DefaultMaxBody = 512 << 20
 type Transport struct {
 	// Client is the underlying client; New sets one up.
 	Client *http.Client
-	// MaxBody is the largest response body accepted (DefaultMaxBody if 0).
-	MaxBody int64
 }
 
 // New returns a Transport with sane connection timeouts.
@@ -78,16 +74,22 @@ func (t *Transport) RoundTrip(ctx context.Context, r *webdav.Request) (*webdav.R
 		return nil, classify(err)
 	}
 	defer resp.Body.Close()
-	max := t.MaxBody
+	max := r.MaxBody
 	if max <= 0 {
-		max = DefaultMaxBody
+		max = limits.Reply
+	}
+	// A declared length above the limit is refused before reading; an
+	// undeclared (chunked) or lying one is cut off one byte past it, so a
+	// server that streams without end costs at most max bytes.
+	if resp.ContentLength > max {
+		return nil, tooLarge(max)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
 	if err != nil {
 		return nil, classify(err)
 	}
 	if int64(len(data)) > max {
-		return nil, errkind.New(errkind.TooLarge, "", "the server's answer is larger than "+itoa(max>>20)+" MiB; davsync does not read answers that large")
+		return nil, tooLarge(max)
 	}
 	h := make(map[string]string, len(resp.Header))
 	for k, vs := range resp.Header {
@@ -111,6 +113,10 @@ func classify(err error) error {
 		return errkind.Wrap(errkind.Canceled, "", "canceled", err)
 	}
 	return errkind.Wrap(errkind.Network, "", err.Error(), err)
+}
+
+func tooLarge(max int64) error {
+	return errkind.New(errkind.TooLarge, "", "the server's answer is larger than "+itoa(max>>10)+" KiB, the most davsync reads for this request; it stopped reading")
 }
 
 func itoa(n int64) string {

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -339,12 +340,45 @@ func TestResponseHeadersLowerCaseJoined(t *testing.T) {
 }
 
 func TestBodyLimit(t *testing.T) {
+	// sent counts what the server managed to write before the client
+	// stopped reading: an endless stream must cost about MaxBody, not
+	// everything the server cares to send.
+	var sent atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write(make([]byte, 2048))
+		switch r.URL.Path {
+		case "/declared":
+			w.Header().Set("Content-Length", "1073741824")
+			_, _ = w.Write(make([]byte, 4096))
+		case "/endless":
+			chunk := make([]byte, 32<<10)
+			for r.Context().Err() == nil {
+				n, err := w.Write(chunk)
+				sent.Add(int64(n))
+				if err != nil {
+					return
+				}
+				w.(http.Flusher).Flush()
+			}
+		default:
+			_, _ = w.Write(make([]byte, 2048))
+		}
 	}))
 	defer srv.Close()
-	tr := httptransport.NewTransport()
-	tr.MaxBody = 1024
-	_, err := tr.RoundTrip(context.Background(), &webdav.Request{Method: "GET", URL: srv.URL})
-	wantKind(t, err, errkind.TooLarge)
+	tr := httptransport.New()
+	for _, c := range []struct {
+		path string
+		max  int64
+	}{{"/small", 1024}, {"/declared", 1 << 20}, {"/endless", 1 << 20}, {"/small", 0}} {
+		_, err := tr.RoundTrip(context.Background(), &webdav.Request{Method: "GET", URL: srv.URL + c.path, MaxBody: c.max})
+		if c.max == 0 {
+			if err != nil {
+				t.Fatalf("%s with the default limit: %v", c.path, err)
+			}
+			continue
+		}
+		wantKind(t, err, errkind.TooLarge)
+	}
+	if n := sent.Load(); n > 8<<20 {
+		t.Fatalf("the endless body was read for %d bytes past a 1 MiB limit", n)
+	}
 }
