@@ -1,6 +1,10 @@
 package backup
 
-import "github.com/tidwall/gjson"
+import (
+	"strings"
+
+	"github.com/tidwall/gjson"
+)
 
 // AccountFields are the fields of an account record the engine knows, in the
 // order a rebuilt record writes them. "id" and "updated_at" are implied.
@@ -100,4 +104,12 @@ func typeName(v gjson.Result) string {
 		return "an object"
 	}
 	return "nothing"
+}
+
+// WebURL reports whether s is an http:// or https:// address, the only
+// kind of site address the pages render as a link: a synced or imported
+// "javascript:" or "data:" address must never become one.
+func WebURL(s string) bool {
+	l := strings.ToLower(strings.TrimSpace(s))
+	return strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "http://")
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/davsync/davsync/internal/envelope"
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/hlc"
+	"github.com/davsync/davsync/internal/limits"
 	"github.com/davsync/davsync/internal/local"
 	dsync "github.com/davsync/davsync/internal/sync"
 	"github.com/davsync/davsync/internal/webdav"
@@ -121,6 +122,13 @@ var methods = map[string]handler{
 	"conflicts.resolve": (*Engine).conflictsResolve,
 	"undo.list":         (*Engine).undoList,
 	"undo.restore":      (*Engine).undoRestore,
+	"limits.get":        (*Engine).limitsGet,
+}
+
+// limitsGet hands the pages the limits Go enforces (internal/limits), so a
+// page that checks a size first uses the same number.
+func (e *Engine) limitsGet(context.Context, []byte) (any, error) {
+	return map[string]any{"limits": limits.Table()}, nil
 }
 
 // Methods lists the protocol's method names (for tests and documentation).

@@ -193,10 +193,11 @@ func TestAuthFailurePausesAutomaticSync(t *testing.T) {
 	}
 }
 
-// TestSyncConfirmAnswersOnlyTheQuestionAsked: confirming a cycle held by the
-// mass-change guard must not also switch an encrypted server file to
-// plaintext (that question was never asked). It is asked next, and only
-// confirming it writes plaintext.
+// TestSyncConfirmAnswersOnlyTheQuestionAsked: confirming the encryption
+// question must not also answer the mass-change guard (that question was
+// never asked), and neither writes plaintext over the encrypted server file
+// until both are confirmed. The encryption question comes first: nothing of
+// a file in the other form is merged before it is answered.
 func TestSyncConfirmAnswersOnlyTheQuestionAsked(t *testing.T) {
 	url, root := davServer(t)
 	a, b := remoteEngine(t), remoteEngine(t)
@@ -226,14 +227,14 @@ func TestSyncConfirmAnswersOnlyTheQuestionAsked(t *testing.T) {
 		return strings.Contains(string(body), "davsync-encrypted")
 	}
 	reason := func() string { return call(t, b, "sync.status", nil).Get("status.preview.reason").String() }
-	if _, err := b.Handle(context.Background(), "sync.now", nil); !errors.Is(err, errkind.NeedsConfirmation) || reason() != "mass_change" {
-		t.Fatalf("b not held by the mass-change guard: %v (%s)", err, reason())
+	if _, err := b.Handle(context.Background(), "sync.now", nil); !errors.Is(err, errkind.NeedsConfirmation) || reason() != "encryption_change" {
+		t.Fatalf("b not asked about the encryption change: %v (%s)", err, reason())
 	}
-	if _, err := b.Handle(context.Background(), "sync.confirm", nil); !errors.Is(err, errkind.NeedsConfirmation) || reason() != "encryption_change" {
-		t.Fatalf("after confirming the mass change: %v (%s), want the encryption question", err, reason())
+	if _, err := b.Handle(context.Background(), "sync.confirm", nil); !errors.Is(err, errkind.NeedsConfirmation) || reason() != "mass_change" {
+		t.Fatalf("after confirming the encryption change: %v (%s), want the mass-change question", err, reason())
 	}
 	if !encrypted() {
-		t.Fatal("confirming the mass change stored the accounts in plaintext on the server")
+		t.Fatal("confirming the encryption change alone stored the accounts in plaintext on the server")
 	}
 	call(t, b, "sync.confirm", nil)
 	if encrypted() {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/davsync/davsync/internal/errkind"
-	"github.com/davsync/davsync/internal/local"
 	"github.com/davsync/davsync/internal/merge"
 	dsync "github.com/davsync/davsync/internal/sync"
 )
@@ -37,32 +36,53 @@ func (e *Engine) syncEngine(ctx context.Context) (*dsync.Engine, error) {
 		Settings:      e.syncSettings,
 		ClientOptions: e.cfg.WebDAVOptions,
 		KeyOptions:    e.cfg.KeyOptions,
-		KeyStore:      sessionKeys{e.cfg.SessionKV},
+		KeyStore:      keyCache{e},
 	})
 	return e.sync, nil
 }
 
-// keySessionKey is where the derived encryption key is cached for the
-// browser session, so a cycle does not pay the key derivation every time.
-const keySessionKey = "davsync.session.key"
+// Where the derived encryption key is cached: for the browser session
+// always (chrome.storage.session: never on disk), and, when the user asked
+// to remember encryption on this device, in the persistent store too. Both
+// hold the key derived for one file's salt and iteration count, labelled
+// with a keyed hash of its passphrase; neither holds the passphrase.
+const (
+	keySessionKey    = "davsync.session.key"
+	keyRememberedKey = "davsync.key"
+)
 
-// sessionKeys keeps the derived key in the session store
-// (chrome.storage.session): it never reaches the disk and is gone when the
-// browser closes, which is as long as the issue allows a key to be cached.
-type sessionKeys struct{ kv local.KV }
+// keyCache is the sync engine's KeyStore over those two places.
+type keyCache struct{ e *Engine }
 
 // LoadKey returns the cached key blob, or nil when there is none.
-func (s sessionKeys) LoadKey(ctx context.Context) ([]byte, error) {
-	m, err := s.kv.Get(ctx, keySessionKey)
+func (c keyCache) LoadKey(ctx context.Context) ([]byte, error) {
+	m, err := c.e.cfg.SessionKV.Get(ctx, keySessionKey)
 	if err != nil {
 		return nil, err
 	}
-	return m[keySessionKey], nil
+	if b := m[keySessionKey]; b != nil {
+		return b, nil
+	}
+	if s, err := c.e.LoadSettings(ctx); err != nil || !s.Encryption.Remember {
+		return nil, err
+	}
+	m, err = c.e.cfg.KV.Get(ctx, keyRememberedKey)
+	if err != nil {
+		return nil, err
+	}
+	return m[keyRememberedKey], nil
 }
 
-// SaveKey caches the key blob for this browser session.
-func (s sessionKeys) SaveKey(ctx context.Context, blob []byte) error {
-	return s.kv.Set(ctx, map[string][]byte{keySessionKey: blob})
+// SaveKey caches the key blob for the session and, when encryption is
+// remembered on this device, beyond it.
+func (c keyCache) SaveKey(ctx context.Context, blob []byte) error {
+	if err := c.e.cfg.SessionKV.Set(ctx, map[string][]byte{keySessionKey: blob}); err != nil {
+		return err
+	}
+	if s, err := c.e.LoadSettings(ctx); err != nil || !s.Encryption.Remember {
+		return err
+	}
+	return c.e.cfg.KV.Set(ctx, map[string][]byte{keyRememberedKey: blob})
 }
 
 // syncSettings maps the device settings to what the sync engine reads at
@@ -85,6 +105,7 @@ func (e *Engine) syncSettings(ctx context.Context) (dsync.Settings, error) {
 		AutoSync:        s.AutoSync,
 		IntervalSeconds: int(s.IntervalMinutes * 60),
 		SnapshotKeep:    keep,
+		AllowInsecure:   s.insecureAllowed(),
 	}, nil
 }
 
@@ -113,6 +134,7 @@ func (e *Engine) operate(ctx context.Context, trigger string, fn func(se *dsync.
 	e.statusMu.Lock()
 	e.syncing--
 	e.statusMu.Unlock()
+	e.migratePassphrase(ctx, se)
 	if res == nil || !res.Skipped {
 		_ = e.cfg.KV.Set(ctx, map[string][]byte{keyTrigger: []byte(trigger)})
 	}
@@ -170,7 +192,8 @@ func mode(op, m string) (string, error) {
 
 func (e *Engine) backupDownload(ctx context.Context, params []byte) (any, error) {
 	var p struct {
-		Mode string `json:"mode"`
+		Mode             string `json:"mode"`
+		AcceptEncryption string `json:"acceptEncryption"`
 	}
 	if err := decode("backup.download", params, &p); err != nil {
 		return nil, err
@@ -180,7 +203,7 @@ func (e *Engine) backupDownload(ctx context.Context, params []byte) (any, error)
 		return nil, err
 	}
 	return e.operate(ctx, "download", func(se *dsync.Engine) (*dsync.CycleResult, error) {
-		return se.Download(ctx, m, dsync.CycleOptions{Confirm: true})
+		return se.Download(ctx, m, dsync.CycleOptions{Confirm: true, AcceptEncryption: p.AcceptEncryption})
 	})
 }
 
@@ -209,8 +232,9 @@ func (e *Engine) snapshotsList(ctx context.Context, _ []byte) (any, error) {
 
 func (e *Engine) snapshotsRestore(ctx context.Context, params []byte) (any, error) {
 	var p struct {
-		Name string `json:"name"`
-		Mode string `json:"mode"`
+		Name             string `json:"name"`
+		Mode             string `json:"mode"`
+		AcceptEncryption string `json:"acceptEncryption"`
 	}
 	if err := decode("snapshots.restore", params, &p); err != nil {
 		return nil, err
@@ -223,7 +247,7 @@ func (e *Engine) snapshotsRestore(ctx context.Context, params []byte) (any, erro
 		return nil, err
 	}
 	return e.operate(ctx, "restore", func(se *dsync.Engine) (*dsync.CycleResult, error) {
-		return se.RestoreSnapshot(ctx, p.Name, m, dsync.CycleOptions{Confirm: true})
+		return se.RestoreSnapshot(ctx, p.Name, m, dsync.CycleOptions{Confirm: true, AcceptEncryption: p.AcceptEncryption})
 	})
 }
 

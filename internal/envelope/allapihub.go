@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/limits"
 )
 
 // All API Hub's encrypted backup envelope, as its extension writes it
@@ -23,7 +24,7 @@ const (
 
 	// AllAPIHubMaxIterations bounds the file's "iter": their writer uses
 	// 250,000, and the file is untrusted (upstream reads it unbounded).
-	AllAPIHubMaxIterations = 10_000_000
+	AllAPIHubMaxIterations = limits.KDFIterations
 	// MaxAllAPIHubIV bounds the IV length. Their writer uses 12 bytes;
 	// WebCrypto's AES-GCM accepts other lengths, so any length GCM can take
 	// up to this bound is read.

@@ -13,6 +13,7 @@ import (
 	"strconv"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/limits"
 )
 
 // The envelope's fixed vocabulary and limits.
@@ -28,10 +29,10 @@ const (
 	// MinIterations is the fewest iterations a file may ask for; fewer would
 	// make a stolen file cheap to brute-force, and davsync never writes it.
 	MinIterations = 100_000
-	// MaxIterations is the most iterations a file may ask for: enough headroom
-	// for future defaults, low enough that a hostile file cannot hang the
-	// worker (about 17 times the default's cost).
-	MaxIterations = 10_000_000
+	// MaxIterations is the most iterations a file may ask for
+	// (limits.KDFIterations): a forged header is refused before any key is
+	// derived for it.
+	MaxIterations = limits.KDFIterations
 
 	SaltSize  = 16 // bytes of random salt per new key
 	NonceSize = 12 // bytes of random GCM nonce per Seal

@@ -46,6 +46,7 @@ const (
 	Busy                Kind = "busy"                 // another cycle is running
 	Canceled            Kind = "canceled"             // the caller gave up
 	Storage             Kind = "storage"              // the local store (chrome.storage) failed
+	InsecureTransport   Kind = "insecure_transport"   // http:// to another machine without the user's explicit choice
 )
 
 // Error implements error so that a Kind can be the target of errors.Is.
@@ -62,6 +63,10 @@ type Error struct {
 	Msg string
 	// RetryAfter is when a rate-limited or busy server may be tried again; zero if unknown.
 	RetryAfter time.Time
+	// Detail is machine-readable JSON a page needs to act on the error (the
+	// preview of a held operation, which a confirmation must name); nil
+	// when there is none. Like Msg it never holds a secret.
+	Detail []byte
 	// Err is the underlying cause, if any.
 	Err error
 }
@@ -115,6 +120,18 @@ func Of(err error) Kind {
 		return kk
 	}
 	return Unknown
+}
+
+// DetailOf returns the Detail of the first *Error in err's chain that has
+// one, or nil.
+func DetailOf(err error) []byte {
+	for err != nil {
+		if e, ok := err.(*Error); ok && e.Detail != nil {
+			return e.Detail
+		}
+		err = errors.Unwrap(err)
+	}
+	return nil
 }
 
 // Message returns the user-facing message of the first *Error in err's chain,

@@ -2,8 +2,10 @@ package sync
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/davsync/davsync/internal/backup"
 	"github.com/davsync/davsync/internal/envelope"
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/limits"
 	"github.com/davsync/davsync/internal/local"
 	"github.com/davsync/davsync/internal/merge"
 	"github.com/davsync/davsync/internal/webdav"
@@ -187,8 +190,9 @@ func (e *Engine) cycle(ctx context.Context, set Settings, l layout, opts CycleOp
 		if err != nil {
 			return nil, err
 		}
-		if err := e.checkEncryptionChange(set, m.Encrypted, true, opts, res); err != nil {
-			return res, err
+		if p := encryptionQuestion(set, m.Encrypted, m.Hash, 0, nil, nil); p != nil && !opts.answered(p) {
+			res.Preview = p
+			return res, p.err()
 		}
 		if p := guardFromBase(set, opts, base, doc); p != nil && !opts.answered(p) {
 			res.Preview = p
@@ -237,7 +241,7 @@ func (e *Engine) cycle(ctx context.Context, set Settings, l layout, opts CycleOp
 			// before any write; the local data stays as it is.
 			return res, errkind.New(errkind.NotFound, "download", "there is no sync file with data on the server to download; check the URL, or sync/upload from a device that has the data")
 		}
-		if err := e.decode(ctx, set, rm); err != nil {
+		if err := e.decode(ctx, set, rm, opts.Auto || opts.Background); err != nil {
 			// Upload replaces the remote whatever it holds; an unreadable
 			// file (damaged, a newer format, another passphrase) may be
 			// replaced only on an explicit confirm, and is kept as a
@@ -292,19 +296,28 @@ func (e *Engine) cycle(ctx context.Context, set Settings, l layout, opts CycleOp
 			// the devices that wrote them.
 			e.store.Clock().Observe(mres.Doc.Newest())
 			if !guarded {
+				// A remote whose encryption differs from the settings is
+				// asked about before anything of it reaches this device:
+				// with encryption on, a plaintext file on the server is
+				// what someone who can write there (but does not know the
+				// passphrase) would put in its place.
+				if rm.exists && !rm.empty && rm.encrypted != set.Encrypt {
+					arriving := countsOf(mres.Local)
+					if p := encryptionQuestion(set, rm.encrypted, sha(rm.body), recordCount(remoteDoc), arriving, arrivals(doc, mres.Doc)); p != nil && !opts.answered(p) {
+						res.Preview = p
+						return res, p.err()
+					}
+				}
 				if p := guardFromMerge(set, opts, doc, remoteDoc, rm.exists, mres); p != nil && !opts.answered(p) {
 					res.Preview = p
 					return res, errkind.New(errkind.NeedsConfirmation, "sync", p.Message)
 				}
 				guarded = true
 			}
+			// A remote in the other encryption form is rewritten in this
+			// device's form once the question above was answered.
 			needWrite = !rm.exists || rm.doc == nil || docHash(mres.Doc) != rm.docHash() ||
-				rm.empty || (opts.encryptionChangeAllowed() && rm.encrypted != set.Encrypt)
-			if needWrite {
-				if err := e.checkEncryptionChange(set, rm.encrypted, rm.exists && !rm.empty, opts, res); err != nil {
-					return res, err
-				}
-			}
+				rm.empty || rm.encrypted != set.Encrypt
 			if h := e.cfg.Hooks.BeforeApply; h != nil {
 				h(ctx)
 			}
@@ -487,16 +500,13 @@ func (e *Engine) observeServer(g *webdav.GetResult) {
 }
 
 // decode parses the remote file (encrypted, gzip or plain, by content).
-func (e *Engine) decode(ctx context.Context, set Settings, rm *remote) error {
+func (e *Engine) decode(ctx context.Context, set Settings, rm *remote, auto bool) error {
 	if rm.doc != nil || !rm.exists {
 		return nil
 	}
-	u, err := envelope.Unwrap(rm.body, set.Passphrase, e.cachedKey(ctx, set), e.cfg.KDF, 0)
+	u, err := e.unwrap(ctx, set, rm.body, auto)
 	if err != nil {
 		return err
-	}
-	if u.Key != nil {
-		e.setKey(ctx, set, u.Key)
 	}
 	doc, err := backup.Parse(u.Plain)
 	if err != nil {
@@ -506,25 +516,83 @@ func (e *Engine) decode(ctx context.Context, set Settings, rm *remote) error {
 	return nil
 }
 
-// checkEncryptionChange refuses to replace an encrypted remote by plaintext
-// or the reverse unless the user chose it.
-func (e *Engine) checkEncryptionChange(set Settings, remoteEncrypted, remoteHasData bool, opts CycleOptions, res *CycleResult) error {
-	if !remoteHasData || remoteEncrypted == set.Encrypt || opts.encryptionChangeAllowed() {
+// encryptionQuestion returns the question to ask before a remote whose
+// encryption differs from the settings is merged in or replaced, or nil when
+// they agree. subject identifies the remote's bytes, so that a confirmation
+// answers only the file it was asked about; arriving counts what merging it
+// would change on this device (nil when nothing of it arrives), examples
+// name some of those records, and held is how many records the file holds.
+func encryptionQuestion(set Settings, remoteEncrypted bool, subject string, held int, arriving map[string]Counts, examples []Example) *Preview {
+	if remoteEncrypted == set.Encrypt {
 		return nil
 	}
-	msg := "the sync file on the server is encrypted but encryption is off on this device; turn encryption on with the same passphrase, or confirm that the server copy should be stored unencrypted from now on"
-	if set.Encrypt {
-		msg = "encryption is on but the sync file on the server is not encrypted; confirm to encrypt it from now on (other devices then need the passphrase)"
+	p := &Preview{Reason: "encryption_change", Subject: subject, Local: arriving, Examples: examples}
+	if remoteEncrypted {
+		p.Message = "the sync file on the server is encrypted but encryption is off on this device; turn encryption on with the same passphrase, or confirm that the server copy should be stored unencrypted from now on"
+		return p
 	}
-	res.Preview = &Preview{Reason: "encryption_change", Message: msg}
-	return errkind.New(errkind.NeedsConfirmation, "sync", msg)
+	added, changed := 0, 0
+	for name, c := range arriving {
+		if _, ok := backup.Spec(name); ok { // records, not the preferences object
+			added += c.Added
+			changed += c.Updated + c.Deleted
+		}
+	}
+	what := ""
+	if arriving != nil {
+		what = " It holds " + plural(held) + "; taking it would add " + plural(added) + " and change or delete " + plural(changed) + " on this device" + exampleNames(examples) + "."
+	}
+	p.Message = "encryption is on, but the sync file on the server is not encrypted." + what +
+		" If encryption was not turned off on purpose on another device, someone who can write to the server may have replaced the file: do not confirm, restore a snapshot instead. Confirm to take the file and store it encrypted from now on."
+	return p
 }
 
-// encryptionChangeAllowed: the operation allows it (upload), or sync.confirm
-// answers the held cycle's encryption question for these settings (never as
-// a side effect of confirming a mass change, nor for another folder).
-func (o CycleOptions) encryptionChangeAllowed() bool {
-	return o.AllowEncryptionChange || (o.AnswerHeld && o.answered(&Preview{Reason: "encryption_change"}))
+// err is the NeedsConfirmation error that carries p for the page.
+func (p *Preview) err() error {
+	e := errkind.New(errkind.NeedsConfirmation, "sync", p.Message)
+	e.Detail = mustJSON(p)
+	return e
+}
+
+// recordCount is how many records d holds in all collections.
+func recordCount(d *backup.Document) int {
+	n := 0
+	for _, name := range d.Names() {
+		n += len(d.Collection(name).Records)
+	}
+	return n
+}
+
+// arrivals names records that after holds and before does not (what a merge
+// would bring to this device), at most maxExamples.
+func arrivals(before, after *backup.Document) []Example {
+	var out []Example
+	for _, name := range after.Names() {
+		b := before.Collection(name)
+		for _, r := range after.Collection(name).Records {
+			if len(out) >= maxExamples {
+				return out
+			}
+			if _, ok := b.Get(r.ID); !ok {
+				out = append(out, Example{Side: "local", Collection: name, ID: r.ID, Name: recordName(r.Raw), Change: "added"})
+			}
+		}
+	}
+	return out
+}
+
+// exampleNames lists the examples' names for a message: ` (e.g. "a", "b")`.
+func exampleNames(ex []Example) string {
+	var names []string
+	for _, e := range ex {
+		if e.Name != "" {
+			names = append(names, strconv.Quote(e.Name))
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(names, ", ") + ")"
 }
 
 // write uploads doc over the remote file (If-Match etag, or If-None-Match: *
@@ -647,37 +715,62 @@ func secondETag(etag string) bool {
 }
 
 // cachedKey returns the derived key for set's passphrase, from memory or
-// the session KeyStore. With no passphrase in the settings (the user did not
-// ask to remember it) the session's key is used as it is.
+// the KeyStore. With no passphrase at hand (a remembered key after the
+// browser restarted, or one the user typed only for the session) the cached
+// key is used as it is; with one, only a key labelled for that passphrase.
 func (e *Engine) cachedKey(ctx context.Context, set Settings) *envelope.Key {
-	fp := passFP(set.Passphrase)
+	label := e.passLabel(ctx, set.Passphrase)
 	e.mu.Lock()
-	k, kfp := e.key, e.keyFor
+	k, kl := e.key, e.keyFor
 	e.mu.Unlock()
 	if k == nil && e.cfg.KeyStore != nil {
-		if blob, err := e.cfg.KeyStore.LoadKey(ctx); err == nil && len(blob) > len(fp) {
-			if ik, err := envelope.ImportKey(blob[len(fp):]); err == nil {
-				k, kfp = ik, string(blob[:len(fp)])
-				e.mu.Lock()
-				e.key, e.keyFor = k, kfp
-				e.mu.Unlock()
+		if blob, err := e.cfg.KeyStore.LoadKey(ctx); err == nil && blob != nil {
+			var c cachedBlob
+			if json.Unmarshal(blob, &c) == nil {
+				if ik, err := envelope.ImportKey(c.Key); err == nil {
+					k, kl = ik, c.Label
+					e.mu.Lock()
+					e.key, e.keyFor = k, kl
+					e.mu.Unlock()
+				}
 			}
 		}
 	}
-	if k != nil && (kfp == fp || set.Passphrase == "") {
+	if k != nil && (kl == label || set.Passphrase == "") {
 		return k
 	}
 	return nil
 }
 
-func (e *Engine) setKey(ctx context.Context, set Settings, k *envelope.Key) {
-	fp := passFP(set.Passphrase)
+// HasKeyFor reports whether a derived key for passphrase p is cached.
+func (e *Engine) HasKeyFor(ctx context.Context, p string) bool {
+	return p != "" && e.cachedKey(ctx, Settings{Passphrase: p}) != nil
+}
+
+// ForgetKey drops the derived key held in memory (the passphrase changed);
+// the KeyStore's copy is the caller's to drop.
+func (e *Engine) ForgetKey() {
 	e.mu.Lock()
-	same := e.key == k && e.keyFor == fp
-	e.key, e.keyFor = k, fp
+	e.key, e.keyFor = nil, ""
+	e.mu.Unlock()
+}
+
+// cachedBlob is what the KeyStore keeps: the derived key (bound by itself
+// to one salt and iteration count) and the label of the passphrase it came
+// from. Never the passphrase.
+type cachedBlob struct {
+	Label string `json:"label"`
+	Key   []byte `json:"key"`
+}
+
+func (e *Engine) setKey(ctx context.Context, set Settings, k *envelope.Key) {
+	label := e.passLabel(ctx, set.Passphrase)
+	e.mu.Lock()
+	same := e.key == k && e.keyFor == label
+	e.key, e.keyFor = k, label
 	e.mu.Unlock()
 	if !same && e.cfg.KeyStore != nil && set.Passphrase != "" {
-		_ = e.cfg.KeyStore.SaveKey(ctx, append([]byte(fp), k.Export()...))
+		_ = e.cfg.KeyStore.SaveKey(ctx, mustJSON(cachedBlob{Label: label, Key: k.Export()}))
 	}
 }
 
@@ -696,7 +789,69 @@ func (e *Engine) sealKey(ctx context.Context, set Settings) (*envelope.Key, erro
 	return k, nil
 }
 
-func passFP(p string) string {
-	h := sha256.Sum256([]byte("davsync-passphrase\x00" + p))
-	return hex.EncodeToString(h[:8])
+// passLabel names a passphrase without revealing it: an HMAC keyed with
+// the device's random salt, so a stolen cache label cannot be checked
+// against guesses made on another machine, nor matched across devices.
+func (e *Engine) passLabel(ctx context.Context, p string) string {
+	if p == "" {
+		return ""
+	}
+	salt, _ := e.salt(ctx)
+	h := hmac.New(sha256.New, salt)
+	h.Write([]byte("davsync-passphrase\x00" + p))
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// failedKDF remembers the key-derivation header that the passphrase did not
+// open (device state), so automatic cycles do not derive again for the same
+// file and passphrase: a forged header asking for the most iterations
+// davsync accepts costs one derivation, not one per cycle.
+type failedKDF struct {
+	Header string `json:"header"` // hash of the salt and iteration count
+	Label  string `json:"label"`  // passLabel of the passphrase that failed
+}
+
+func kdfHeader(p envelope.Params) string {
+	return sha(append(p.Salt, []byte(strconv.Itoa(p.Iterations))...))[:24]
+}
+
+// triedBefore reports whether an automatic cycle should not derive a key
+// for data: its header already failed with this passphrase.
+func (e *Engine) triedBefore(ctx context.Context, set Settings, data []byte) bool {
+	p, err := envelope.ReadParams(data)
+	if err != nil {
+		return false
+	}
+	var f failedKDF
+	ok, _ := e.readJSON(ctx, keyKDFFailed, &f)
+	return ok && f.Header == kdfHeader(p) && f.Label == e.passLabel(ctx, set.Passphrase)
+}
+
+func (e *Engine) noteFailedKDF(ctx context.Context, set Settings, data []byte) {
+	if p, err := envelope.ReadParams(data); err == nil {
+		_ = e.store.SetState(ctx, map[string][]byte{keyKDFFailed: mustJSON(failedKDF{Header: kdfHeader(p), Label: e.passLabel(ctx, set.Passphrase)})})
+	}
+}
+
+// unwrap opens a sync file or snapshot with the settings' passphrase or the
+// cached key. An automatic cycle (auto) does not derive a key for a header
+// the same passphrase already failed to open.
+func (e *Engine) unwrap(ctx context.Context, set Settings, data []byte, auto bool) (*envelope.Unwrapped, error) {
+	cached := e.cachedKey(ctx, set)
+	if envelope.IsEncrypted(data) && (cached == nil || !cached.Fits(data)) && set.Passphrase != "" {
+		if auto && e.triedBefore(ctx, set, data) {
+			return nil, errkind.New(errkind.Decrypt, "decrypt", "the passphrase did not open the sync file when it was last tried, and automatic syncs do not try it again; check the passphrase in the settings (it is case-sensitive) and sync now")
+		}
+	}
+	u, err := envelope.Unwrap(data, set.Passphrase, cached, e.cfg.KDF, limits.Document)
+	if err != nil {
+		if errkind.Of(err) == errkind.Decrypt && set.Passphrase != "" {
+			e.noteFailedKDF(ctx, set, data)
+		}
+		return nil, err
+	}
+	if u.Key != nil {
+		e.setKey(ctx, set, u.Key)
+	}
+	return u, nil
 }

@@ -111,8 +111,13 @@ type CycleOptions struct {
 	// its own preview instead of running unseen.
 	AnswerHeld bool `json:"answer_held,omitempty"`
 	// AllowEncryptionChange lets the cycle replace an encrypted remote by a
-	// plaintext one or the reverse, following the settings.
+	// plaintext one or the reverse, following the settings, without asking
+	// (Upload: nothing of the remote reaches this device).
 	AllowEncryptionChange bool `json:"allow_encryption_change,omitempty"`
+	// AcceptEncryption answers the encryption_change question whose
+	// Preview.Subject it names (a Download or snapshot restore the user
+	// confirmed after seeing what would arrive).
+	AcceptEncryption string `json:"accept_encryption,omitempty"`
 
 	strategy      merge.Strategy // overrides the settings' strategy
 	forceRead     bool           // ignore the stored ETag: read the remote
@@ -216,7 +221,9 @@ func (c *counter) RoundTrip(ctx context.Context, req *webdav.Request) (*webdav.R
 		c.mu.Lock()
 		c.down += int64(len(resp.Body))
 		if sentBasic && resp.Status != 401 && !c.e.basic {
-			c.e.basic = true
+			// Remembered either way (persistAuth); sent up front only
+			// where the password crosses no network unencrypted.
+			c.e.basic = !webdav.Insecure(req.URL)
 			c.learnedBasic = true
 		}
 		c.mu.Unlock()
@@ -237,14 +244,21 @@ func (e *Engine) clientFor(ctx context.Context, set Settings, l layout) (*webdav
 	if err != nil {
 		return nil, err
 	}
-	var a struct {
-		Basic bool   `json:"basic"`
-		For   string `json:"for"`
-	}
+	var a authMemo
 	ok, _ := e.readJSON(ctx, keyAuth, &a)
+	ok = ok && a.For == set.fp
+	if ok && a.Digest {
+		// Digest worked for these settings: a later Basic-only challenge is
+		// a downgrade (webdav.WithDigestOnly), refused.
+		opts := append(append([]webdav.Option(nil), e.cfg.ClientOptions...), webdav.WithDigestOnly())
+		if c, err = webdav.New(l.base, set.Username, set.Password, &e.count, opts...); err != nil {
+			return nil, err
+		}
+	}
 	e.client, e.clientKey = c, key
 	e.count.mu.Lock()
-	e.basic = ok && a.Basic && a.For == set.fp
+	// Basic goes up front only where it crosses no network unencrypted.
+	e.basic = ok && a.Basic && !webdav.Insecure(l.base)
 	e.count.user, e.count.pass = set.Username, set.Password
 	e.count.mu.Unlock()
 	return c, nil
@@ -268,6 +282,9 @@ func (e *Engine) settings(ctx context.Context) (Settings, layout, error) {
 	l, err := remoteLayout(set.URL)
 	if err != nil {
 		return set, l, err
+	}
+	if webdav.Insecure(set.URL) && !set.AllowInsecure {
+		return set, l, errkind.New(errkind.InsecureTransport, "sync", "the server address uses http:// to another machine, so the password and your data would cross the network unencrypted; use https://, or allow the unencrypted connection for this server in the settings")
 	}
 	if set.Encrypt && set.Passphrase == "" && e.cachedKey(ctx, set) == nil {
 		return set, l, errkind.New(errkind.PassphraseNeeded, "sync", "encryption is on but no passphrase is available; enter the passphrase")
@@ -382,14 +399,34 @@ func (e *Engine) operate(ctx context.Context, opts CycleOptions) (*CycleResult, 
 	return res, err
 }
 
+// authMemo is what the device remembers about the server's login for one
+// set of settings (never the password).
+type authMemo struct {
+	Basic  bool   `json:"basic,omitempty"`  // Basic worked: send it up front (https or loopback only)
+	Digest bool   `json:"digest,omitempty"` // Digest worked: refuse a downgrade to Basic
+	For    string `json:"for"`
+}
+
 func (e *Engine) persistAuth(ctx context.Context, set Settings) {
 	e.count.mu.Lock()
 	learned := e.count.learnedBasic
 	e.count.learnedBasic = false
 	e.count.mu.Unlock()
-	if learned {
-		_ = e.store.SetState(ctx, map[string][]byte{keyAuth: mustJSON(map[string]any{"basic": true, "for": set.fp})})
+	e.mu.Lock()
+	digest := e.client != nil && e.client.DigestWorked()
+	e.mu.Unlock()
+	if !learned && !digest {
+		return
 	}
+	var a authMemo
+	if ok, _ := e.readJSON(ctx, keyAuth, &a); !ok || a.For != set.fp {
+		a = authMemo{For: set.fp}
+	}
+	if a.Basic == (a.Basic || learned) && a.Digest == (a.Digest || digest) {
+		return
+	}
+	a.Basic, a.Digest = a.Basic || learned, a.Digest || digest
+	_ = e.store.SetState(ctx, map[string][]byte{keyAuth: mustJSON(a)})
 }
 
 func (e *Engine) skipReason(set Settings, serr error, st *Status, now int64) string {
@@ -550,6 +587,19 @@ func heldKey(set Settings) string { return set.fp + "|" + string(set.Strategy) }
 // covers anything; with AnswerHeld only a preview no bigger than the one
 // the user saw, for the same reason and settings.
 func (o CycleOptions) answered(p *Preview) bool {
+	if p.Reason == "encryption_change" {
+		// Never answered by a plain Confirm: only by the operation's own
+		// choice, or by a confirmation of this very file.
+		if o.AllowEncryptionChange || (p.Subject != "" && o.AcceptEncryption == p.Subject) {
+			return true
+		}
+		for _, h := range o.held {
+			if o.AnswerHeld && h.Reason == p.Reason && h.Subject == p.Subject {
+				return true
+			}
+		}
+		return false
+	}
 	if !o.Confirm {
 		return false
 	}

@@ -69,6 +69,23 @@ func (e *Engine) Undo(ctx context.Context, id int64) (int64, error) {
 	return e.store.UndoRestore(ctx, id)
 }
 
+// AcceptAuth records the login scheme ("basic" or "digest") a server check
+// the user ran found for the current settings, replacing what cycles
+// learned. After a server really moved from Digest to Basic login (which
+// cycles refuse as a possible man in the middle), Test connection is how the
+// user accepts it.
+func (e *Engine) AcceptAuth(ctx context.Context, scheme string) error {
+	set, _, err := e.settings(ctx)
+	if err != nil {
+		return err
+	}
+	a := authMemo{Basic: scheme == "basic", Digest: scheme == "digest", For: set.fp}
+	e.mu.Lock()
+	e.client = nil // the next cycle builds its client from the new memo
+	e.mu.Unlock()
+	return e.store.SetState(ctx, map[string][]byte{keyAuth: mustJSON(a)})
+}
+
 // CheckServer runs the WebDAV server check (Test Connection) for the
 // configured folder and returns its structured result.
 func (e *Engine) CheckServer(ctx context.Context) (*webdav.CheckResult, error) {

@@ -414,7 +414,7 @@ func (s *uoSchedule) userOp(d *device, op int) {
 		if err := d.eng.begin(); err != nil {
 			s.t.Fatal(err)
 		}
-		err = d.eng.restoreLocally(ctx, sn.Name, mode)
+		err = d.eng.restoreLocally(ctx, sn.Name, mode, CycleOptions{})
 		d.eng.end()
 		s.logf("%s restore snapshot %s %s: %v", d.name, sn.Name, mode, err)
 		if err != nil {

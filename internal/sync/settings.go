@@ -43,6 +43,9 @@ type Settings struct {
 	GuardMinRecords int `json:"guard_min_records,omitempty"`
 	// TombstoneHorizonDays is how long deletions are remembered (default 180).
 	TombstoneHorizonDays int `json:"tombstone_horizon_days,omitempty"`
+	// AllowInsecure is the user's explicit choice to use an http:// URL to
+	// another machine (webdav.Insecure); without it such a URL is refused.
+	AllowInsecure bool `json:"allow_insecure,omitempty"`
 
 	fp string // fingerprint, filled in by Engine.settings
 }

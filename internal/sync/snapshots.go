@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/davsync/davsync/internal/backup"
-	"github.com/davsync/davsync/internal/envelope"
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/local"
 	"github.com/davsync/davsync/internal/merge"
@@ -208,7 +207,7 @@ func (e *Engine) RestoreSnapshot(ctx context.Context, name, mode string, opts Cy
 	if err := e.begin(); err != nil {
 		return nil, err
 	}
-	err := e.restoreLocally(ctx, name, mode)
+	err := e.restoreLocally(ctx, name, mode, opts)
 	e.end()
 	if err != nil {
 		return nil, err
@@ -220,7 +219,7 @@ func (e *Engine) RestoreSnapshot(ctx context.Context, name, mode string, opts Cy
 
 // restoreLocally reads snapshot name and writes its data into the local
 // store as new edits, keeping the previous state as an undo point.
-func (e *Engine) restoreLocally(ctx context.Context, name, mode string) error {
+func (e *Engine) restoreLocally(ctx context.Context, name, mode string, opts CycleOptions) error {
 	set, l, cl, err := e.connect(ctx)
 	if err != nil {
 		return err
@@ -244,13 +243,26 @@ func (e *Engine) restoreLocally(ctx context.Context, name, mode string) error {
 	if err != nil {
 		return err
 	}
-	u, err := envelope.Unwrap(g.Body, set.Passphrase, e.cachedKey(ctx, set), e.cfg.KDF, 0)
+	u, err := e.unwrap(ctx, set, g.Body, false)
 	if err != nil {
 		return err
 	}
 	snap, err := backup.Parse(u.Plain)
 	if err != nil {
 		return errkind.Wrap(errkind.Of(err), "restore snapshot", "the snapshot is not a valid davsync backup ("+errkind.Message(err)+"); pick another one", err)
+	}
+	// A snapshot in the other encryption form (with encryption on: a
+	// plaintext file anyone who can write to the server could have put
+	// there) is restored only once the user saw what it would bring.
+	if u.Encrypted != set.Encrypt {
+		cur, _, err := e.store.Load(ctx)
+		if err != nil {
+			return err
+		}
+		p := encryptionQuestion(set, u.Encrypted, sha(g.Body), recordCount(snap), restoreCounts(cur, snap, mode), arrivals(cur, snap))
+		if !opts.answered(p) {
+			return p.err()
+		}
 	}
 	_, err = e.store.UpdateWith(ctx, "restore_snapshot", func(d *backup.Document) error {
 		if mode == "replace" {
@@ -259,6 +271,37 @@ func (e *Engine) restoreLocally(ctx context.Context, name, mode string) error {
 		return bringBack(d, snap, e.store.Clock().Now)
 	})
 	return err
+}
+
+// restoreCounts says what restoring snap over cur in mode would change on
+// this device, per collection.
+func restoreCounts(cur, snap *backup.Document, mode string) map[string]Counts {
+	out := map[string]Counts{}
+	for _, name := range snap.Names() {
+		var c Counts
+		col := cur.Collection(name)
+		sc := snap.Collection(name)
+		for _, r := range sc.Records {
+			old, ok := col.Get(r.ID)
+			switch {
+			case !ok:
+				c.Added++
+			case mode == "replace" && string(old.Raw) != string(r.Raw):
+				c.Updated++
+			default:
+				c.Unchanged++
+			}
+		}
+		if mode == "replace" {
+			for _, r := range col.Records {
+				if _, ok := sc.Get(r.ID); !ok {
+					c.Deleted++
+				}
+			}
+		}
+		out[name] = c
+	}
+	return out
 }
 
 // bringBack re-creates, as new edits, the records of snap that cur lacks.

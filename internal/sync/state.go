@@ -16,6 +16,7 @@ const (
 	keyConflicts = "sync.conflicts"
 	keyAuth      = "sync.auth"
 	keySalt      = "sync.salt"
+	keyKDFFailed = "sync.kdf_failed"
 )
 
 // marker is what the device knows about the remote file as of its last
@@ -133,6 +134,10 @@ type Preview struct {
 	Examples []Example `json:"examples,omitempty"`
 	// Message explains the reason in words.
 	Message string `json:"message"`
+	// Subject identifies what an encryption_change question is about (the
+	// hash of the server file's bytes): a confirmation answers that file
+	// only, never one swapped in after the question was asked.
+	Subject string `json:"subject,omitempty"`
 }
 
 // Example is one record a held cycle would delete or replace.

@@ -12,6 +12,7 @@ import (
 	"github.com/davsync/davsync/internal/envelope"
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/merge"
+	"github.com/tidwall/gjson"
 )
 
 // Mode is how one section of a file is imported.
@@ -94,6 +95,25 @@ type Preview struct {
 	Conflicts   int              `json:"conflicts"`
 	// Changed is false when importing would change nothing.
 	Changed bool `json:"changed"`
+}
+
+// nonWebURLs counts the accounts whose site_url is set but not an http(s)
+// address (javascript:, data:, file: ...) and returns one of them, clipped.
+func nonWebURLs(d *backup.Document) (int, string) {
+	n, ex := 0, ""
+	for _, r := range d.Collection("accounts").Records {
+		u := gjson.GetBytes(r.Raw, "site_url")
+		if u.Type != gjson.String || u.Str == "" || backup.WebURL(u.Str) {
+			continue
+		}
+		if n++; ex == "" {
+			ex = u.Str
+			if len(ex) > 40 {
+				ex = ex[:40] + "..."
+			}
+		}
+	}
+	return n, ex
 }
 
 // Section counts the changes to one section. For records the counts are
@@ -211,6 +231,13 @@ func (p *planner) plan(accMode, prefMode Mode) (*ImportPlan, error) {
 	if in.report != nil {
 		pv.NotImported = append(pv.NotImported, in.report.NotImported...)
 		pv.Notes = append(pv.Notes, in.report.Notes...)
+	}
+	if n, ex := nonWebURLs(in.doc); n > 0 && in.hasRecords {
+		who := fmt.Sprintf("%d accounts in the file have", n)
+		if n == 1 {
+			who = "1 account in the file has"
+		}
+		pv.Warnings = append(pv.Warnings, fmt.Sprintf("%s a site address that is not an http:// or https:// web address (for example %q); davsync shows such addresses as text, never as a link.", who, ex))
 	}
 	// A section the file does not hold is never touched: "replace" must not
 	// wipe what the file simply did not carry.

@@ -733,3 +733,17 @@ func TestTooLargeReportsTheRealSize(t *testing.T) {
 		t.Fatalf("a 50 MiB paste is refused as: %s", errkind.Message(err))
 	}
 }
+
+// A site address that is not a web address (javascript:, data:) is imported
+// as data but reported, so the user knows it is shown as text only.
+func TestImportReportsNonWebSiteURLs(t *testing.T) {
+	file := doc(t, 0, `{}`, nil, acct("x", "javascript:alert(1)", "u", t0), acct("y", "https://ok.example", "u", t0))
+	p := plan(t, localDoc(t), file.Marshal(), ImportOptions{})
+	found := false
+	for _, w := range p.Preview.Warnings {
+		found = found || strings.Contains(w, "1 account in the file has") && strings.Contains(w, "javascript:alert(1)")
+	}
+	if !found {
+		t.Fatalf("warnings %q do not report the javascript: address", p.Preview.Warnings)
+	}
+}

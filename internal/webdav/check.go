@@ -65,11 +65,15 @@ type CheckResult struct {
 	MoveOverwrites bool `json:"move_overwrites"`
 	// ClockOffsetMs is the server's clock minus this device's, from the
 	// Date header (about ±500 ms precision); valid when ClockKnown.
-	ClockOffsetMs int64  `json:"clock_offset_ms"`
-	ClockKnown    bool   `json:"clock_known"`
-	Server        string `json:"server"` // the Server header
-	DAV           string `json:"dav"`    // the DAV header (compliance classes)
-	Strategy      string `json:"strategy"`
+	ClockOffsetMs int64 `json:"clock_offset_ms"`
+	ClockKnown    bool  `json:"clock_known"`
+	// InsecureTransport: the URL is http:// to another machine, so the
+	// password (with Basic login) and the data cross the network
+	// unencrypted.
+	InsecureTransport bool   `json:"insecure_transport"`
+	Server            string `json:"server"` // the Server header
+	DAV               string `json:"dav"`    // the DAV header (compliance classes)
+	Strategy          string `json:"strategy"`
 	// Warnings are user-facing notes about deviations davsync copes with.
 	Warnings []string `json:"warnings,omitempty"`
 	// ErrorKind and Error describe the failure that stopped the check.
@@ -90,6 +94,10 @@ const checkBody = "davsync server check: this file is removed again at once\n"
 func (c *Client) Check(ctx context.Context) (*CheckResult, error) {
 	start := c.cfg.now()
 	res := &CheckResult{URL: c.baseStr, Folder: FolderUnknown, AuthScheme: "none", Strategy: StrategyVerifyAfterWrite, CheckedAt: start.UnixMilli()}
+	if c.insecure {
+		res.InsecureTransport = true
+		res.Warnings = append(res.Warnings, "the connection to "+c.base.Host+" is not encrypted (http://): the password and your data cross the network readable by anyone on the way; use https:// if the server offers it")
+	}
 	err := c.check(ctx, res)
 	c.mu.Lock()
 	if c.auth.scheme != "" {

@@ -12,12 +12,14 @@ import (
 	"time"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/limits"
 )
 
 // Client talks WebDAV to one folder on one server. It is safe for
 // concurrent use.
 type Client struct {
 	base     *url.URL // path ends in "/", no user info
+	insecure bool     // http:// to another machine (see Insecure)
 	baseStr  string   // base.String()
 	basePath string   // base path, unescaped, ends in "/"
 	user     string
@@ -27,6 +29,9 @@ type Client struct {
 
 	mu   sync.Mutex
 	auth authState
+	// digestWorked: a request answered with Digest credentials was
+	// accepted, so a later Basic-only challenge is a downgrade (see adopt).
+	digestWorked bool
 }
 
 // authState remembers the server's last challenge so that every later
@@ -52,7 +57,10 @@ type config struct {
 	random      func(b []byte)
 	userAgent   string
 	maxXML      int64
+	maxGet      int64
 	authState   *Challenge // from WithAuthState/WithAuthScheme
+	// refuseBasic: Digest worked for these settings before (WithDigestOnly).
+	refuseBasic bool
 }
 
 // Option changes a Client's defaults.
@@ -92,16 +100,22 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 // WithRandom replaces crypto/rand for digest cnonces and probe file names.
 func WithRandom(fill func(b []byte)) Option { return func(c *config) { c.random = fill } }
 
+// WithDigestOnly tells the client that Digest authentication has worked
+// with these settings before: a server that now asks only for Basic (which
+// sends the password itself) is refused as a downgrade, as a man in the
+// middle would ask. The client learns the same by itself once a Digest
+// request succeeds.
+func WithDigestOnly() Option { return func(c *config) { c.refuseBasic = true } }
+
 // WithUserAgent sets the User-Agent header (default "davsync").
 func WithUserAgent(ua string) Option { return func(c *config) { c.userAgent = ua } }
 
-// WithMaxXML sets the largest multistatus body the client parses (default
-// 16 MiB).
+// WithMaxXML sets the largest multistatus body the client reads (default
+// limits.Multistatus).
 func WithMaxXML(n int64) Option { return func(c *config) { c.maxXML = n } }
 
-// DefaultMaxXML is the default limit on a PROPFIND answer: enough for tens
-// of thousands of entries, small enough not to exhaust a service worker.
-const DefaultMaxXML = 16 << 20
+// WithMaxDownload sets the largest file Get reads (default limits.Download).
+func WithMaxDownload(n int64) Option { return func(c *config) { c.maxGet = n } }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
@@ -156,7 +170,8 @@ func New(baseURL, username, password string, t Transport, opts ...Option) (*Clie
 			now:         time.Now,
 			random:      func(b []byte) { _, _ = rand.Read(b) },
 			userAgent:   "davsync",
-			maxXML:      DefaultMaxXML,
+			maxXML:      limits.Multistatus,
+			maxGet:      limits.Download,
 		},
 	}
 	for _, o := range opts {
@@ -166,6 +181,7 @@ func New(baseURL, username, password string, t Transport, opts ...Option) (*Clie
 		c.auth = authState{scheme: c.cfg.authState.Scheme, ch: *c.cfg.authState, restored: true}
 	}
 	c.baseStr = u.String()
+	c.insecure = Insecure(c.baseStr)
 	c.basePath, _ = hrefPath(u.EscapedPath(), "/")
 	if !strings.HasSuffix(c.basePath, "/") {
 		c.basePath += "/"
@@ -218,14 +234,54 @@ type sentAuth struct {
 	restored bool   // built from a state given with WithAuthState
 }
 
+// Insecure reports whether the URL would carry passwords and data across a
+// network unencrypted: http:// to anything but this machine. (Loopback
+// never leaves the device, so local servers and tests are not insecure.)
+func Insecure(rawURL string) bool {
+	u, err := url.Parse(strings.TrimSpace(rawURL))
+	if err != nil || !strings.EqualFold(u.Scheme, "http") {
+		return false
+	}
+	return !loopback(u.Hostname())
+}
+
+func loopback(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") || h == "::1" {
+		return true
+	}
+	return strings.HasPrefix(h, "127.") && net4(h)
+}
+
+// net4 reports whether h is a dotted IPv4 address.
+func net4(h string) bool {
+	parts := strings.Split(h, ".")
+	if len(parts) != 4 {
+		return false
+	}
+	for _, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || n > 255 || p == "" {
+			return false
+		}
+	}
+	return true
+}
+
 // authorization returns the Authorization value for a request, or "" before
 // the server has asked for credentials (and no state was given).
-func (c *Client) authorization(method, u string) (string, sentAuth) {
+// challenged says this request is the answer to a 401: over an insecure
+// connection Basic credentials (the password itself) go only there, never
+// up front, so they reach no one who did not ask for them.
+func (c *Client) authorization(method, u string, challenged bool) (string, sentAuth) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	sent := sentAuth{scheme: c.auth.scheme, restored: c.auth.restored}
 	switch c.auth.scheme {
 	case "basic":
+		if c.insecure && !challenged {
+			return "", sentAuth{}
+		}
 		return basicAuth(c.user, c.pass), sent
 	case "digest":
 		c.auth.nc++
@@ -243,6 +299,9 @@ func (c *Client) authorization(method, u string) (string, sentAuth) {
 // stored nonce may simply have expired, which says nothing about the
 // password.
 func (c *Client) adopt(chs []Challenge, sent sentAuth) bool {
+	if c.downgrade(chs) {
+		return false
+	}
 	ch, ok := pickChallenge(chs)
 	if !ok {
 		if len(chs) > 0 || sent.scheme != "" || (c.user == "" && c.pass == "") {
@@ -272,6 +331,29 @@ func (c *Client) adopt(chs []Challenge, sent sentAuth) bool {
 	return true
 }
 
+// downgrade reports whether a 401's challenges would move the client from
+// Digest, which has worked here, to Basic: the password in the clear (only
+// base64), which is what a man in the middle asks for.
+func (c *Client) downgrade(chs []Challenge) bool {
+	c.mu.Lock()
+	digest := c.digestWorked || c.cfg.refuseBasic
+	c.mu.Unlock()
+	if !digest {
+		return false
+	}
+	ch, ok := pickChallenge(chs)
+	return !ok || ch.Scheme != "digest"
+}
+
+// DigestWorked reports whether a request with Digest credentials was
+// accepted, so the caller can remember it (WithDigestOnly) for later
+// clients of the same settings.
+func (c *Client) DigestWorked() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.digestWorked
+}
+
 // send performs one logical request: it answers an authentication challenge
 // and follows the one redirect that is not a configuration problem (a
 // collection URL without its trailing slash). It returns every HTTP answer
@@ -286,16 +368,22 @@ func (c *Client) send(ctx context.Context, op, method, u string, hdr map[string]
 		if c.cfg.userAgent != "" {
 			h["User-Agent"] = c.cfg.userAgent
 		}
-		authz, sent := c.authorization(method, u)
+		authz, sent := c.authorization(method, u, authTries > 0)
 		if authz != "" {
 			h["Authorization"] = authz
 		}
-		resp, err := c.t.RoundTrip(ctx, &Request{Method: method, URL: u, Header: h, Body: body, Timeout: c.cfg.timeout})
+		maxBody := c.maxBody(method)
+		resp, err := c.t.RoundTrip(ctx, &Request{Method: method, URL: u, Header: h, Body: body, Timeout: c.cfg.timeout, MaxBody: maxBody})
 		if err != nil {
 			return nil, c.transportError(ctx, op, err)
 		}
 		if resp == nil {
 			return nil, errkind.New(errkind.Network, op, "the connection returned no answer; try again")
+		}
+		if int64(len(resp.Body)) > maxBody {
+			// A transport that ignored MaxBody: still refuse what no
+			// davsync answer can be.
+			return nil, tooLarge(op, method, maxBody)
 		}
 		lowerHeaders(resp)
 		if n, ok := declaredLength(resp); ok && method != "HEAD" && resp.Status != 204 && resp.Status != 304 && n != int64(len(resp.Body)) {
@@ -304,11 +392,19 @@ func (c *Client) send(ctx context.Context, op, method, u string, hdr map[string]
 			// the sync cycle; as a network error it is retried.
 			return nil, errkind.New(errkind.Network, op, "the answer was cut short ("+itoa(len(resp.Body))+" of "+formatInt(n)+" bytes arrived); check the connection and try again")
 		}
-		if resp.Status == 401 && authTries < 2 {
-			if c.adopt(ParseWWWAuthenticate(resp.Header["www-authenticate"]), sent) {
+		if resp.Status == 401 {
+			chs := ParseWWWAuthenticate(resp.Header["www-authenticate"])
+			if c.downgrade(chs) {
+				return nil, errkind.New(errkind.Auth, op, "the server asked for the password in the clear (Basic login) although it used Digest login before; someone may be intercepting the connection, so davsync did not send the password. If the server's login really changed, run Test connection to accept it (HTTP 401)")
+			}
+			if authTries < 2 && c.adopt(chs, sent) {
 				authTries++
 				continue
 			}
+		} else if sent.scheme == "digest" {
+			c.mu.Lock()
+			c.digestWorked = true
+			c.mu.Unlock()
 		}
 		if isRedirect(resp.Status) && slashRedirects == 0 && !strings.HasSuffix(u, "/") {
 			// Apache answers a collection URL without its slash with a
@@ -338,6 +434,41 @@ func declaredLength(r *Response) (int64, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// maxBody is the most answer bytes a request of method may bring: the
+// whole sync file for GET, a folder listing for PROPFIND, and for anything
+// else (PUT, MKCOL, MOVE, COPY, DELETE, HEAD) an error page at most.
+func (c *Client) maxBody(method string) int64 {
+	switch method {
+	case "GET":
+		return c.cfg.maxGet
+	case "PROPFIND":
+		return c.cfg.maxXML
+	}
+	return limits.Reply
+}
+
+// tooLarge is the error for an answer to method above its limit max.
+func tooLarge(op, method string, max int64) *errkind.Error {
+	switch method {
+	case "PROPFIND":
+		return errkind.New(errkind.TooLarge, op, "the server's folder listing is larger than "+formatSize(max)+"; davsync refuses to read it. Point davsync at a folder with fewer files")
+	case "GET":
+		return errkind.New(errkind.TooLarge, op, "the file on the server is larger than "+formatSize(max)+", more than any davsync file can be; davsync stopped reading it. Check that the URL points at davsync's folder")
+	}
+	return errkind.New(errkind.TooLarge, op, "the server's answer to "+method+" is larger than "+formatSize(max)+", more than any answer davsync expects; it stopped reading it. Check that the URL points at a WebDAV folder")
+}
+
+// formatSize writes n bytes as "64 MiB", "1.5 MiB" or "900 KiB".
+func formatSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<20:
+		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
+	}
+	return strconv.FormatInt(n>>10, 10) + " KiB"
 }
 
 func isRedirect(s int) bool { return s == 301 || s == 302 || s == 303 || s == 307 || s == 308 }

@@ -111,14 +111,14 @@ func TestRoundTripOperations(t *testing.T) {
 	}
 	wantKind(t, c.Copy(ctx, p, "kopie.json", false), errkind.Precondition)
 	last = s.log[len(s.log)-1]
-	if hdr(&last, "Destination") != "http://dav.test/dav/kopie.json" || hdr(&last, "Overwrite") != "F" {
+	if hdr(&last, "Destination") != "https://dav.test/dav/kopie.json" || hdr(&last, "Overwrite") != "F" {
 		t.Fatalf("COPY headers %v", last.Header)
 	}
 	if err := c.Move(ctx, "kopie.json", "Ordner mit Leerzeichen/neu ü.json", true); err != nil {
 		t.Fatal(err)
 	}
 	last = s.log[len(s.log)-1]
-	if hdr(&last, "Destination") != "http://dav.test/dav/Ordner%20mit%20Leerzeichen/neu%20%C3%BC.json" || hdr(&last, "Overwrite") != "T" {
+	if hdr(&last, "Destination") != "https://dav.test/dav/Ordner%20mit%20Leerzeichen/neu%20%C3%BC.json" || hdr(&last, "Overwrite") != "T" {
 		t.Fatalf("MOVE headers %v", last.Header)
 	}
 	wantKind(t, c.Move(ctx, "kopie.json", "x.json", true), errkind.NotFound)
@@ -214,7 +214,7 @@ func TestServerStyles(t *testing.T) {
 func TestMkcolAllCreatesConfiguredFolder(t *testing.T) {
 	s := newFakeServer()
 	s.dirs = map[string]bool{"/": true}
-	c, err := New("http://dav.test/dav/sub%20dir/", testUser, testPass, s)
+	c, err := New("https://dav.test/dav/sub%20dir/", testUser, testPass, s)
 	if err != nil {
 		t.Fatal(err)
 	}

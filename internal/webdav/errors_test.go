@@ -48,7 +48,7 @@ func TestStatusKinds(t *testing.T) {
 		{502, nil, errkind.Server, "failed to handle", "GET"},
 		{504, nil, errkind.Server, "failed", "GET"},
 		{301, map[string]string{"location": "https://dav.test/dav/f.json"}, errkind.Redirected, "the server moved to https://dav.test/dav/f.json", ""},
-		{308, map[string]string{"location": "/other/"}, errkind.Redirected, "moved to http://dav.test/other/", ""},
+		{308, map[string]string{"location": "/other/"}, errkind.Redirected, "moved to https://dav.test/other/", ""},
 		{302, map[string]string{"location": "https://user:" + testPass + "@evil.test/"}, errkind.Redirected, "moved to https://evil.test/", ""},
 		{307, nil, errkind.Redirected, "without saying where", ""},
 		{400, nil, errkind.BadResponse, "malformed", ""},

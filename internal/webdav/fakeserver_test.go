@@ -117,7 +117,7 @@ func newFakeServer() *fakeServer {
 	}
 }
 
-const fakeBase = "http://dav.test/dav/"
+const fakeBase = "https://dav.test/dav/"
 
 func (s *fakeServer) client(t *testing.T, opts ...Option) *Client {
 	t.Helper()
@@ -425,7 +425,7 @@ func (s *fakeServer) escapeHref(p string) string {
 	}
 	h := strings.Join(parts, "/")
 	if s.absoluteHrefs {
-		h = "http://dav.test" + h
+		h = "https://dav.test" + h
 	}
 	return h
 }

@@ -587,10 +587,13 @@ func (c *Client) moveCopy(ctx context.Context, method, from, to string, overwrit
 			return ferr
 		}
 	case s == 412:
-		// After a lost reply a retried COPY with Overwrite: F also lands
-		// here although the first attempt may have made the copy; a copy
-		// has its own ETag, so the client cannot tell and reports the
-		// conflict rather than guess (nothing is overwritten either way).
+		// A retried request with Overwrite: F whose first attempt's reply
+		// was lost lands here when that attempt did its work. For MOVE the
+		// source is then gone (the 404 case above); for COPY the
+		// destination holds the source's bytes, which two reads show.
+		if attempts > 1 && !overwrite && c.sameContent(ctx, fr, tr) {
+			return nil
+		}
 		return errkind.New(errkind.Precondition, op, "\""+tr+"\" already exists on the server and may not be replaced; remove it or choose another name (HTTP 412)")
 	case s == 500:
 		// nginx (COPY) and Apache (MOVE) answer 500 when the destination's
@@ -608,6 +611,16 @@ func (c *Client) moveCopy(ctx context.Context, method, from, to string, overwrit
 		name = tr // the destination's parent is what is missing
 	}
 	return c.statusError(op, method, name, resp)
+}
+
+// sameContent reports whether files a and b both exist with the same bytes.
+func (c *Client) sameContent(ctx context.Context, a, b string) bool {
+	ga, err := c.Get(ctx, a, "")
+	if err != nil {
+		return false
+	}
+	gb, err := c.Get(ctx, b, "")
+	return err == nil && bytes.Equal(ga.Body, gb.Body)
 }
 
 // Delete removes a file or folder. With ifMatch set the delete happens only

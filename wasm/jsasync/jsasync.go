@@ -23,6 +23,10 @@ import (
 var (
 	promiseCtor = Global("Promise")
 	objectCtor  = Global("Object")
+	jsonParse   = func() safejs.Value {
+		v, _ := Global("JSON").Get("parse")
+		return v
+	}()
 )
 
 // Global returns the JS global named name, or undefined. Packages look
@@ -181,8 +185,9 @@ func run(fn func() (any, error)) (v any, err error) {
 	return fn()
 }
 
-// ErrorValue builds the plain object {kind, message} that every rejection
-// carries; kind is one of the stable strings of package errkind.
+// ErrorValue builds the plain object {kind, message, detail?} that every
+// rejection carries; kind is one of the stable strings of package errkind
+// and detail the error's Detail JSON, parsed.
 func ErrorValue(err error) (safejs.Value, error) {
 	o, e := objectCtor.New()
 	if e != nil {
@@ -200,6 +205,11 @@ func ErrorValue(err error) (safejs.Value, error) {
 	}
 	if e := o.Set("message", msg); e != nil {
 		return safejs.Undefined(), e
+	}
+	if d := errkind.DetailOf(err); d != nil {
+		if v, e := jsonParse.Invoke(string(d)); e == nil {
+			_ = o.Set("detail", v)
+		}
 	}
 	return o, nil
 }

@@ -97,7 +97,7 @@ type Server struct {
 	stats   Stats
 }
 
-// New returns an empty server answering under http://dav.test/dav/.
+// New returns an empty server answering under https://dav.test/dav/.
 func New() *Server {
 	s := &Server{Prefix: "/dav/", files: map[string]*file{}, dirs: map[string]bool{"": true}}
 	s.ResetStats()
@@ -105,7 +105,7 @@ func New() *Server {
 }
 
 // URL is the base URL of the server's root folder.
-func (s *Server) URL() string { return "http://dav.test" + s.Prefix }
+func (s *Server) URL() string { return "https://dav.test" + s.Prefix }
 
 // ResetStats zeroes the counters.
 func (s *Server) ResetStats() {
