@@ -69,7 +69,11 @@ async function call(method, params) {
 }
 
 function toError(e) {
-  if (e && typeof e.kind === 'string') return { kind: e.kind, message: String(e.message || e.kind) };
+  if (e && typeof e.kind === 'string') {
+    const out = { kind: e.kind, message: String(e.message || e.kind) };
+    if (e.detail) out.detail = e.detail; // e.g. the preview a confirmation must name
+    return out;
+  }
   return { kind: 'unknown', message: String(e && e.message || e) };
 }
 

@@ -61,9 +61,18 @@ function render() {
     strong.textContent = a.site_name || t('unnamed');
     name.append(strong);
     if (a.site_url) {
-      const url = document.createElement('div');
+      // Only an http(s) address becomes a link: a synced or imported
+      // "javascript:" or "data:" address stays text (Go's backup.WebURL).
+      const web = /^https?:\/\//i.test(String(a.site_url).trim());
+      const url = document.createElement(web ? 'a' : 'div');
       url.className = 'muted';
       url.textContent = a.site_url;
+      if (web) {
+        url.href = String(a.site_url).trim();
+        url.target = '_blank';
+        url.rel = 'noopener noreferrer';
+        url.style.display = 'block';
+      }
       name.append(url);
     }
     tr.insertCell().textContent = a.username || '';
@@ -174,8 +183,10 @@ async function loadPrefs() {
     const { values } = await send('preferences.get');
     prefs = values || {};
   } catch (e) { prefs = {}; }
-  $('theme').value = prefs.theme || 'system';
-  $('language').value = prefs.language || 'auto';
+  // A value no option offers (synced from elsewhere) shows as the default.
+  const pick = (sel, v, dflt) => { sel.value = v; if (sel.value !== v) sel.value = dflt; };
+  pick($('theme'), prefs.theme || 'system', 'system');
+  pick($('language'), prefs.language || 'auto', 'auto');
 }
 
 $('theme').addEventListener('change', () => davsync.applyTheme($('theme').value));

@@ -96,7 +96,13 @@ const davsync = (() => {
     try { localStorage.setItem('davsync.theme', theme || 'system'); } catch (e) { /* private mode */ }
   }
 
+  // The languages the extension ships (its _locales folders). A synced
+  // preference is data from another device or an import: anything else is
+  // ignored, never turned into a path to fetch.
+  const LANGUAGES = ['en', 'zh_CN'];
+
   async function applyLanguage(lang) {
+    if (!LANGUAGES.includes(lang)) lang = 'auto';
     try { localStorage.setItem('davsync.lang', lang || ''); } catch (e) { /* ignore */ }
     override = null;
     if (lang && lang !== 'auto') {

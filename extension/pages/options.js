@@ -48,7 +48,27 @@ async function loadSettings() {
   set('encRemember', 'checked', enc.remember !== false);
   set('passphrase', 'value', '');
   $('passphrase').placeholder = enc.passphraseSet ? t('passphraseKept') : t('passphrase');
+  set('allowInsecure', 'checked', !!settings.allowInsecure);
+  showInsecure();
 }
+
+/** The origin of an http:// URL to another machine (Go's webdav.Insecure), or ''. */
+function insecureOrigin(url) {
+  try {
+    const u = new URL(url);
+    const h = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    const loop = h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+    return u.protocol === 'http:' && !loop ? u.origin : '';
+  } catch (e) { return ''; }
+}
+
+/** Shows the explicit choice an unencrypted connection needs, naming the server. */
+function showInsecure() {
+  const origin = insecureOrigin($('url').value.trim());
+  $('insecureBox').hidden = !origin;
+  $('allowInsecureLabel').textContent = t('allowInsecure', origin);
+}
+$('url').addEventListener('input', showInsecure);
 
 function formSettings() {
   const s = {
@@ -63,6 +83,7 @@ function formSettings() {
     notify: $('notify').checked,
     encryption: { enabled: $('encEnabled').checked, remember: $('encRemember').checked },
   };
+  if (insecureOrigin(s.url)) s.allowInsecure = $('allowInsecure').checked;
   // An empty field keeps the stored secret; the page never sees it.
   if ($('password').value) s.password = $('password').value;
   if ($('passphrase').value) s.encryption.passphrase = $('passphrase').value;
@@ -88,10 +109,11 @@ $('settingsForm').addEventListener('submit', (ev) => {
   busy($('save'), async () => {
     try {
       const before = loaded && loaded.encryption;
-      await send('settings.save', { settings: s });
+      const r = await send('settings.save', { settings: s });
       touched.clear();
       const encChanged = !before || before.enabled !== s.encryption.enabled || !!s.encryption.passphrase;
-      toast($('settingsMsg'), t('saved') + (encChanged && s.url ? ' ' + t('encryptionNextWrite') : ''));
+      toast($('settingsMsg'), t('saved') + (encChanged && s.url ? ' ' + t('encryptionNextWrite') : '') +
+        (r.passwordCleared ? ' ' + t('passwordCleared') : ''));
       await loadSettings();
     } catch (e) {
       toast($('settingsMsg'), errorText(e), true);
@@ -178,7 +200,7 @@ async function syncAction(btn, method, params, msgEl) {
   await busy(btn, async () => {
     toast(msgEl, t('working'));
     try {
-      const r = await send(method, params);
+      const r = method === 'backup.download' ? await withEncryptionQuestion(method, params) : await send(method, params);
       const res = r.result || {};
       toast(msgEl, t('done') + (res.local ? ' ' + t('lastChangesLocal') + ': ' + davsync.fmtChanges(res.local) + '; ' + t('lastChangesRemote') + ': ' + davsync.fmtChanges(res.remote) : ''));
     } catch (e) {
@@ -199,6 +221,22 @@ $('download').addEventListener('click', async () => {
   if (!await confirmDialog(t(mode === 'replace' ? 'confirmDownloadReplace' : 'confirmDownloadMerge'))) return;
   await syncAction($('download'), 'backup.download', { mode }, $('backupMsg'));
 });
+
+/**
+ * Runs method; when the server's file is in the other encryption form the
+ * engine asks first (naming what would arrive), and only a "yes" to that
+ * very question, bound to that file, repeats the call.
+ */
+async function withEncryptionQuestion(method, params) {
+  try {
+    return await send(method, params);
+  } catch (e) {
+    const d = e && e.detail;
+    if (!(e && e.kind === 'needs_confirmation' && d && d.reason === 'encryption_change' && d.subject)) throw e;
+    if (!await confirmDialog(t('confirmEncryptionChange') + '\n\n' + d.message)) throw e;
+    return send(method, Object.assign({}, params, { acceptEncryption: d.subject }));
+  }
+}
 
 // ---- snapshots ---------------------------------------------------------------
 function table(headers, rows) {
@@ -285,7 +323,7 @@ async function restoreSnapshot(btn, name, mode) {
   if (!await confirmDialog(t(mode === 'replace' ? 'confirmRestoreReplace' : 'confirmRestoreMerge'))) return;
   await busy(btn, async () => {
     try {
-      await send('snapshots.restore', { name, mode });
+      await withEncryptionQuestion('snapshots.restore', { name, mode });
       toast($('snapMsg'), t('restored'));
     } catch (e) { toast($('snapMsg'), errorText(e), true); }
   });
@@ -365,10 +403,12 @@ let previewGen = 0; // bumped whenever the input changes: a late preview reply i
 async function importInput() {
   const f = $('importFile').files[0];
   if (!f) return $('importText').value;
-  const max = 32 * 1024 * 1024; // transfer.MaxInputSize
   // Chrome refuses a message over 64 MiB with its own error before Go
-  // could say what is wrong: refuse here, with Go's limit and words.
-  if (f.size > max) throw { kind: 'too_large', message: t('importTooLarge', (f.size / 1048576).toFixed(1)) };
+  // could say what is wrong: refuse here, with Go's limit (limits.get).
+  const { limits } = await send('limits.get');
+  if (f.size > limits.import) {
+    throw { kind: 'too_large', message: t('importTooLarge', (f.size / 1048576).toFixed(1), Math.round(limits.import / 1048576)) };
+  }
   // f.text() would turn every byte that is not UTF-8 into U+FFFD, breaking
   // gzip files and the binary encrypted envelope (the sync file as it lies
   // on the server); those go as a base64 data URL, which Go decodes.

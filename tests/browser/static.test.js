@@ -96,7 +96,7 @@ test('PROTOCOL.md, the Go engine and issue 5 name the same methods', () => {
   const issue = ['settings.get', 'settings.save', 'webdav.test', 'sync.now', 'sync.status', 'sync.confirm',
     'backup.upload', 'backup.download', 'snapshots.list', 'snapshots.restore', 'data.export', 'data.import',
     'accounts.list', 'accounts.put', 'accounts.delete', 'preferences.get', 'preferences.save',
-    'conflicts.list', 'conflicts.resolve', 'undo.list', 'undo.restore'].sort();
+    'conflicts.list', 'conflicts.resolve', 'undo.list', 'undo.restore', 'limits.get'].sort();
   assert.deepEqual(engine, documented);
   assert.deepEqual(engine, issue);
 });
