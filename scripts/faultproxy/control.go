@@ -11,7 +11,9 @@ import (
 // (browser tests) or run the proxy as a separate process:
 //
 //	GET    /_faultproxy/stats        the Stats as JSON
-//	POST   /_faultproxy/reset        zero the counters
+//	GET    /_faultproxy/received     the Received requests as a JSON array
+//	GET    /_faultproxy/received.txt ReceivedBytes (text/plain)
+//	POST   /_faultproxy/reset        zero the counters, forget the received requests
 //	POST   /_faultproxy/rules        add a rule (JSON object) or rules (array); answers {"ids":[...]}
 //	DELETE /_faultproxy/rules        remove every rule
 //	DELETE /_faultproxy/rules/ID     remove one rule
@@ -23,6 +25,11 @@ func (p *Proxy) control(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case path == "stats" && r.Method == http.MethodGet:
 		writeJSON(w, p.Stats())
+	case path == "received" && r.Method == http.MethodGet:
+		writeJSON(w, p.Received())
+	case path == "received.txt" && r.Method == http.MethodGet:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write(p.ReceivedBytes())
 	case path == "reset" && r.Method == http.MethodPost:
 		p.Reset()
 		w.WriteHeader(http.StatusNoContent)

@@ -6,6 +6,24 @@
 // (headers and getetag properties in multistatus bodies) and redirects.
 // It counts requests and body bytes per method.
 //
+// It also plays a hostile server or a man in the middle, so tests can show
+// that a client does not trust the server: Replace hands out a document of
+// its choosing (another file, plaintext instead of ciphertext), Challenge
+// asks for credentials with any WWW-Authenticate (a Digest to Basic
+// downgrade), Endless streams a body (or a multistatus) that never ends,
+// HugeMultistatus answers a PROPFIND with a listing of any size, and
+// FakeETag with RawHeader puts CR LF into the ETag header byte for byte
+// (getetag values always carry them as character references). Redirect
+// sends the client to another origin and Status with RetryAfter sends any
+// Retry-After, both verbatim. Everything clients send is recorded, headers
+// (Authorization too) verbatim and the first MiB of each body, so a test
+// can assert that a secret never left the client:
+//
+//	p.MustAdd(faultproxy.Rule{Fault: faultproxy.Challenge, Challenge: `Basic realm="x"`})
+//	// ... let the client talk to p.URL() ...
+//	if bytes.Contains(p.ReceivedBytes(), []byte(password)) { ... }
+//	for _, r := range p.Received() { _ = r.Header.Get("Authorization") }
+//
 //	p := faultproxy.New(server.URL)
 //	defer p.Close()
 //	p.MustAdd(faultproxy.Rule{Method: "PUT", Nth: 1, Fault: faultproxy.ResetAfter})
@@ -25,5 +43,6 @@
 // request, which suits plain GET/PUT tools only.
 //
 // The same proxy runs as a program (cmd/faultproxy) with a small control API
-// under ControlPrefix for harnesses that are not written in Go.
+// under ControlPrefix for harnesses that are not written in Go (rules as
+// JSON, GET .../stats and .../received).
 package faultproxy

@@ -28,12 +28,18 @@ type Proxy struct {
 	url       string
 	transport *http.Transport
 
-	mu     sync.Mutex
-	rules  []*rule
-	nextID int
-	rng    *rand.Rand
-	stats  Stats
-	fakes  int // counter for unique fake ETags
+	mu       sync.Mutex
+	rules    []*rule
+	nextID   int
+	rng      *rand.Rand
+	stats    Stats
+	fakes    int // counter for unique fake ETags
+	received []Received
+	recvBody int                   // body bytes held in received
+	open     int                   // Endless streams running
+	conns    map[net.Conn]struct{} // hijacked connections still in use
+	closing  chan struct{}
+	once     sync.Once
 }
 
 // Stats counts what clients sent through the proxy, faults included.
@@ -42,6 +48,13 @@ type Stats struct {
 	Forwarded int                     `json:"forwarded"` // requests the server received
 	ByMethod  map[string]*MethodStats `json:"by_method"`
 	Faults    map[Kind]int            `json:"faults"` // how often each fault fired
+	// EndlessBytes counts the body bytes Endless faults wrote before their
+	// clients went away (what the sockets accepted: at most a few MiB of
+	// socket buffers more than the clients read).
+	EndlessBytes int64 `json:"endless_bytes"`
+	// EndlessOpen is the number of Endless streams still writing; it drops
+	// when a stream's client has gone away and the proxy has noticed.
+	EndlessOpen int `json:"endless_open"`
 }
 
 // MethodStats are the counts for one method. Bytes are message bodies:
@@ -84,7 +97,9 @@ func Start(target, addr string) (*Proxy, error) {
 			MaxIdleConnsPerHost: 16,
 			IdleConnTimeout:     30 * time.Second,
 		},
-		rng: rand.New(rand.NewPCG(1, 2)),
+		rng:     rand.New(rand.NewPCG(1, 2)),
+		conns:   map[net.Conn]struct{}{},
+		closing: make(chan struct{}),
 	}
 	p.stats = newStats()
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second}
@@ -100,10 +115,37 @@ func newStats() Stats {
 // the target's scheme and host.
 func (p *Proxy) URL() string { return p.url }
 
-// Close stops listening, drops open connections and idle upstream ones.
+// Close stops listening, drops open connections (Endless streams included)
+// and idle upstream ones.
 func (p *Proxy) Close() {
+	p.once.Do(func() { close(p.closing) })
 	_ = p.srv.Close()
+	p.mu.Lock()
+	for c := range p.conns {
+		_ = c.Close()
+	}
+	p.mu.Unlock()
 	p.transport.CloseIdleConnections()
+}
+
+// track registers a hijacked connection so that Close ends it; it reports
+// false when the proxy is closing.
+func (p *Proxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.closing:
+		return false
+	default:
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *Proxy) untrack(c net.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.conns, c)
 }
 
 // Add installs a rule and returns its id for Remove. Rules are checked in
@@ -159,7 +201,8 @@ func (p *Proxy) Seed(seed uint64) {
 func (p *Proxy) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := Stats{Requests: p.stats.Requests, Forwarded: p.stats.Forwarded, ByMethod: map[string]*MethodStats{}, Faults: map[Kind]int{}}
+	s := Stats{Requests: p.stats.Requests, Forwarded: p.stats.Forwarded, ByMethod: map[string]*MethodStats{}, Faults: map[Kind]int{},
+		EndlessBytes: p.stats.EndlessBytes, EndlessOpen: p.open}
 	for m, ms := range p.stats.ByMethod {
 		c := *ms
 		s.ByMethod[m] = &c
@@ -178,11 +221,14 @@ func (s Stats) Method(m string) MethodStats {
 	return MethodStats{}
 }
 
-// Reset zeroes the counters (the rules stay).
+// Reset zeroes the counters and forgets the received requests (the rules
+// stay).
 func (p *Proxy) Reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.stats = newStats()
+	p.received = nil
+	p.recvBody = 0
 }
 
 // plan is what the rules decided for one request.
@@ -193,6 +239,7 @@ type plan struct {
 	trickle  *Rule
 	truncate *Rule
 	etag     []*Rule // strip/fake/weak, applied in order
+	rawETag  bool    // write the ETag header byte for byte
 }
 
 // decide counts the request and runs the rules.
@@ -222,7 +269,7 @@ func (p *Proxy) decide(method, path string, up int64) plan {
 		p.stats.Faults[r.Fault]++
 		rc := r.Rule
 		switch r.Fault {
-		case ResetBefore, Status, DropWrite, Redirect:
+		case ResetBefore, Status, DropWrite, Redirect, Replace, Challenge, Endless, HugeMultistatus:
 			pl.terminal = &rc
 		case Delay:
 			pl.delay += r.Delay
@@ -234,6 +281,7 @@ func (p *Proxy) decide(method, path string, up int64) plan {
 			pl.truncate = &rc
 		case StripETag, FakeETag, WeakETag:
 			pl.etag = append(pl.etag, &rc)
+			pl.rawETag = pl.rawETag || r.RawHeader
 		}
 	}
 	return pl
@@ -255,6 +303,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, err := io.ReadAll(r.Body)
+	p.receive(r, body)
 	if err != nil {
 		// The client went away mid-upload; there is nobody to answer.
 		return
@@ -309,6 +358,10 @@ func (p *Proxy) answer(w http.ResponseWriter, r *http.Request, t *Rule) {
 		if status == 0 {
 			status = http.StatusNoContent
 		}
+		if t.ETag != "" && t.RawHeader {
+			p.writeByHand(w, r.Method, status, w.Header(), "ETag: "+t.ETag+"\r\n", nil)
+			return
+		}
 		if t.ETag != "" {
 			w.Header().Set("ETag", t.ETag)
 		}
@@ -320,6 +373,22 @@ func (p *Proxy) answer(w http.ResponseWriter, r *http.Request, t *Rule) {
 		}
 		w.Header().Set("Location", strings.ReplaceAll(t.Location, "{path}", r.URL.RequestURI()))
 		w.WriteHeader(status)
+	case Replace:
+		p.replace(w, r, t)
+	case Challenge:
+		msg := "faultproxy: injected 401 Unauthorized\n"
+		w.Header().Set("WWW-Authenticate", t.Challenge)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(msg)))
+		w.WriteHeader(http.StatusUnauthorized)
+		if r.Method != http.MethodHead {
+			_, _ = io.WriteString(w, msg)
+			p.countDown(r.Method, int64(len(msg)))
+		}
+	case Endless:
+		p.endless(w, r, t)
+	case HugeMultistatus:
+		p.hugeMultistatus(w, r, t)
 	}
 }
 
@@ -409,20 +478,33 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, up *upstream, pl
 	for _, e := range pl.etag {
 		body = p.applyETag(h, body, e)
 	}
+	raw := ""
+	if v, ok := h["Etag"]; ok && pl.rawETag && len(v) > 0 {
+		raw = "ETag: " + v[0] + "\r\n"
+		h.Del("ETag")
+	}
 
 	noBody := r.Method == http.MethodHead || up.status == http.StatusNoContent || up.status == http.StatusNotModified || up.status < 200
 	if noBody {
 		if cl := up.header.Get("Content-Length"); cl != "" && r.Method == http.MethodHead {
 			h.Set("Content-Length", cl)
 		}
+		if raw != "" {
+			p.writeByHand(w, r.Method, up.status, h, raw, nil)
+			return
+		}
 		w.WriteHeader(up.status)
 		return
 	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	if t := pl.truncate; t != nil {
-		p.truncated(w, up.status, h, body, t.TruncateAt, r.Method)
+		p.writeByHand(w, r.Method, up.status, h, raw, body[:min(max(t.TruncateAt, 0), len(body))])
 		return
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if raw != "" {
+		p.writeByHand(w, r.Method, up.status, h, raw, body)
+		return
+	}
 	w.WriteHeader(up.status)
 	if t := pl.trickle; t != nil {
 		step := max(t.TrickleBytes, 1)
@@ -443,24 +525,29 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, up *upstream, pl
 	p.countDown(r.Method, int64(n))
 }
 
-// truncated writes the response by hand on the raw connection: the header
-// promises the whole body, fewer bytes follow, then the connection closes.
-func (p *Proxy) truncated(w http.ResponseWriter, status int, h http.Header, body []byte, at int, method string) {
-	at = min(at, len(body))
+// writeByHand writes a response on the hijacked connection and closes it:
+// the status line, h (as net/http would write it), the raw header lines
+// (each ending in CRLF) byte for byte, "Connection: close", then body as it
+// is, whatever Content-Length h declares (Truncate sends less).
+func (p *Proxy) writeByHand(w http.ResponseWriter, method string, status int, h http.Header, raw string, body []byte) {
 	conn, buf, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return
 	}
 	defer conn.Close()
-	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Del("Transfer-Encoding")
 	h.Set("Connection", "close")
+	if h.Get("Date") == "" {
+		h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	}
 	fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\n", status, http.StatusText(status))
 	_ = h.Write(buf)
+	_, _ = buf.WriteString(raw)
 	_, _ = buf.WriteString("\r\n")
-	_, _ = buf.Write(body[:at])
-	_ = buf.Flush()
-	p.countDown(method, int64(at))
+	_, _ = buf.Write(body)
+	if buf.Flush() == nil {
+		p.countDown(method, int64(len(body)))
+	}
 }
 
 var getetagRE = regexp.MustCompile(`(?s)<([A-Za-z][\w.-]*:)?getetag(\s[^>]*)?(/>|>(.*?)</([A-Za-z][\w.-]*:)?getetag\s*>)`)
@@ -501,16 +588,21 @@ func (p *Proxy) applyETag(h http.Header, body []byte, e *Rule) []byte {
 	return body
 }
 
+// xmlEscape escapes s for XML character data. Control characters become
+// character references (CR LF as "&#13;&#10;"), so that they reach the
+// parser's output as they are instead of being normalized as line ends.
 func xmlEscape(s string) string {
 	var b strings.Builder
 	for _, c := range s {
-		switch c {
-		case '<':
+		switch {
+		case c == '<':
 			b.WriteString("&lt;")
-		case '>':
+		case c == '>':
 			b.WriteString("&gt;")
-		case '&':
+		case c == '&':
 			b.WriteString("&amp;")
+		case c < 0x20:
+			fmt.Fprintf(&b, "&#%d;", c)
 		default:
 			b.WriteRune(c)
 		}

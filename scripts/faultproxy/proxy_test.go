@@ -4,10 +4,13 @@ package faultproxy
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -482,5 +485,447 @@ func TestUpstreamDown(t *testing.T) {
 	b.Close()
 	if r := do(t, "GET", p.URL()+"/a", nil); r.status != http.StatusBadGateway {
 		t.Fatalf("%+v", r)
+	}
+}
+
+// --- hostile server / man in the middle ---
+
+func TestReplace(t *testing.T) {
+	b, p := setup(t)
+	b.put("/davsync.json", []byte(`{"encrypted":"..."}`))
+	swapped := []byte{0, 1, 2, 0xff, 0xfe, '\r', '\n', 'x'}
+	rule := `{"method":"GET","path":"davsync.json","fault":"replace","body_b64":"` +
+		base64.StdEncoding.EncodeToString(swapped) + `","etag":"\"swapped\"","content_type":"application/json"}`
+	if r := do(t, "POST", p.URL()+ControlPrefix+"rules", []byte(rule)); r.status != 200 {
+		t.Fatalf("add rule: %d %s", r.status, r.body)
+	}
+	r := do(t, "GET", p.URL()+"/davsync.json", nil)
+	if r.err != nil || r.status != 200 || !bytes.Equal(r.body, swapped) || r.header.Get("ETag") != `"swapped"` ||
+		r.header.Get("Content-Type") != "application/json" || r.header.Get("Content-Length") != strconv.Itoa(len(swapped)) {
+		t.Fatalf("%+v", r)
+	}
+	if b.count("GET") != 0 {
+		t.Fatal("replace forwarded the request")
+	}
+	p.Clear()
+	p.MustAdd(Rule{Fault: Replace, Status: 404, Body: "plain text"})
+	if r := do(t, "GET", p.URL()+"/davsync.json", nil); r.status != 404 || string(r.body) != "plain text" ||
+		r.header.Get("ETag") != "" || r.header.Get("Content-Type") != "" {
+		t.Fatalf("%+v", r)
+	}
+	if r := do(t, "HEAD", p.URL()+"/davsync.json", nil); r.status != 404 || len(r.body) != 0 || r.header.Get("Content-Length") != "10" {
+		t.Fatalf("HEAD %+v", r)
+	}
+	for _, bad := range []Rule{{Fault: Replace, Status: 101}, {Fault: Replace, Status: 204, Body: "x"}} {
+		if _, err := p.Add(bad); err == nil {
+			t.Errorf("accepted %+v", bad)
+		}
+	}
+}
+
+func TestRuleJSONBody(t *testing.T) {
+	for _, in := range []Rule{
+		{Fault: Replace, Body: "plain {\"a\":1}", ETag: `"e"`, ContentType: "text/plain"},
+		{Fault: Replace, Body: "\x00\xff\xfe binary"},
+		{Fault: Endless, DeclaredLength: 1 << 40, Status: 207},
+		{Fault: HugeMultistatus, Size: 5 << 20},
+		{Fault: Challenge, Challenge: `Basic realm="x"`},
+		{Fault: FakeETag, ETag: "x\r\nX-Injected: 1", RawHeader: true},
+	} {
+		data, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out Rule
+		if err := json.Unmarshal(data, &out); err != nil || out != in {
+			t.Errorf("%s -> %+v (%v)", data, out, err)
+		}
+		if in.Body == "\x00\xff\xfe binary" && !bytes.Contains(data, []byte(`"body_b64":"AP/+IGJpbmFyeQ=="`)) {
+			t.Errorf("binary body not as body_b64: %s", data)
+		}
+	}
+	var r Rule
+	for _, bad := range []string{
+		`{"fault":"replace","body":"a","body_b64":"Yg=="}`,
+		`{"fault":"replace","body_b64":"%%"}`,
+		`{"fault":"challenge"}`,
+		`{"fault":"endless","status":204}`,
+		`{"fault":"huge-multistatus","size":-1}`,
+		`{"fault":"status","status":500,"raw_header":true}`,
+	} {
+		if err := json.Unmarshal([]byte(bad), &r); err == nil {
+			t.Errorf("accepted %s", bad)
+		}
+	}
+}
+
+func TestChallenge(t *testing.T) {
+	b, p := setup(t)
+	p.MustAdd(Rule{Fault: Challenge, Challenge: `Basic realm="x", charset="UTF-8"`})
+	r := do(t, "PUT", p.URL()+"/a", []byte("x"), "Authorization", `Digest username="u", realm="r", response="abc"`)
+	if r.err != nil || r.status != 401 || r.header.Get("WWW-Authenticate") != `Basic realm="x", charset="UTF-8"` {
+		t.Fatalf("%+v", r)
+	}
+	if b.count("PUT") != 0 {
+		t.Fatal("challenge forwarded the request")
+	}
+	if st := p.Stats(); st.Faults[Challenge] != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// waitEndless waits until no Endless stream is running.
+func waitEndless(t *testing.T, p *Proxy) Stats {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := p.Stats()
+		if st.EndlessOpen == 0 {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("endless stream still running after the client left: %+v", st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// readEndless reads limit bytes of an Endless body and hangs up, like a
+// client with a size limit.
+func readEndless(t *testing.T, method, url string, limit int64) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, io.LimitReader(resp.Body, limit))
+	if err != nil || n != limit {
+		t.Fatalf("read %d of %d: %v", n, limit, err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+func TestEndless(t *testing.T) {
+	const limit = 4 << 20
+	b, p := setup(t)
+	p.MustAdd(Rule{Method: "GET", Fault: Endless})
+	resp := readEndless(t, "GET", p.URL()+"/big", limit)
+	if resp.StatusCode != 200 || resp.ContentLength != -1 || len(resp.TransferEncoding) != 1 ||
+		resp.Header.Get("Content-Type") != "application/octet-stream" {
+		t.Fatalf("%d %d %v %v", resp.StatusCode, resp.ContentLength, resp.TransferEncoding, resp.Header)
+	}
+	st := waitEndless(t, p)
+	// The proxy stopped soon after the client did: what it wrote is what the
+	// client read plus what sat in socket buffers.
+	if st.EndlessBytes < limit || st.EndlessBytes > limit+16<<20 || st.Method("GET").BytesDown != st.EndlessBytes {
+		t.Fatalf("endless bytes %d for a client that read %d", st.EndlessBytes, limit)
+	}
+	if b.count("GET") != 0 || st.Faults[Endless] != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestEndlessDeclaredLength(t *testing.T) {
+	_, p := setup(t)
+	p.MustAdd(Rule{Method: "GET", Path: "/huge", Fault: Endless, DeclaredLength: 1 << 40})
+	resp := readEndless(t, "GET", p.URL()+"/huge", 1<<20)
+	if resp.ContentLength != 1<<40 || len(resp.TransferEncoding) != 0 {
+		t.Fatalf("content length %d, transfer encoding %v", resp.ContentLength, resp.TransferEncoding)
+	}
+	waitEndless(t, p)
+
+	// A small declared length is a lie too: the bytes keep coming past it.
+	p.MustAdd(Rule{Method: "GET", Path: "/small", Fault: Endless, DeclaredLength: 100})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(p.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "GET /small HTTP/1.1\r\nHost: x\r\n\r\n")
+	got := make([]byte, 64<<10)
+	if _, err := io.ReadFull(conn, got); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	head, body, ok := bytes.Cut(got, []byte("\r\n\r\n"))
+	if !ok || !bytes.Contains(head, []byte("\r\nContent-Length: 100\r\n")) || len(body) <= 100 {
+		t.Fatalf("head %q, %d body bytes", head, len(body))
+	}
+	waitEndless(t, p)
+}
+
+func TestEndlessMultistatus(t *testing.T) {
+	_, p := setup(t)
+	p.MustAdd(Rule{Method: "PROPFIND", Fault: Endless})
+	req, _ := http.NewRequest("PROPFIND", p.URL()+"/dav/dir", nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 207 || resp.Header.Get("Content-Type") != "application/xml; charset=utf-8" {
+		t.Fatalf("%d %v", resp.StatusCode, resp.Header)
+	}
+	dec := xml.NewDecoder(io.LimitReader(resp.Body, 1<<20))
+	responses, hrefs := 0, 0
+	var inHref bool
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			var se *xml.SyntaxError
+			if !errors.As(err, &se) || !strings.Contains(se.Msg, "unexpected EOF") {
+				t.Fatalf("after %d responses: %v", responses, err)
+			}
+			break
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			if tok.Name.Space != "DAV:" {
+				t.Fatalf("element %v", tok.Name)
+			}
+			responses += b2i(tok.Name.Local == "response")
+			inHref = tok.Name.Local == "href"
+		case xml.CharData:
+			if inHref && !strings.HasPrefix(string(tok), "/dav/dir/endless-") {
+				t.Fatalf("href %q", tok)
+			}
+			hrefs += b2i(inHref)
+			inHref = false
+		}
+	}
+	resp.Body.Close()
+	if responses < 1000 || hrefs < responses-1 {
+		t.Fatalf("%d responses, %d hrefs in the first MiB", responses, hrefs)
+	}
+	waitEndless(t, p)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func TestEndlessEndsOnClose(t *testing.T) {
+	_, p := setup(t)
+	p.MustAdd(Rule{Fault: Endless})
+	req, _ := http.NewRequest("GET", p.URL()+"/x", nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.ReadFull(resp.Body, make([]byte, 1000)); err != nil {
+		t.Fatal(err)
+	}
+	// The client stalls without hanging up; closing the proxy ends the stream.
+	if st := p.Stats(); st.EndlessOpen != 1 {
+		t.Fatalf("open streams %d", st.EndlessOpen)
+	}
+	p.Close()
+	waitEndless(t, p)
+}
+
+func TestHugeMultistatus(t *testing.T) {
+	b, p := setup(t)
+	const size = 1<<20 + 7
+	p.MustAdd(Rule{Method: "PROPFIND", Fault: HugeMultistatus, Size: size})
+	r := do(t, "PROPFIND", p.URL()+"/dav/dir", nil, "Depth", "1")
+	if r.err != nil || r.status != 207 || len(r.body) != size || r.header.Get("Content-Length") != strconv.Itoa(size) ||
+		!strings.HasPrefix(r.header.Get("Content-Type"), "application/xml") {
+		t.Fatalf("%d %v %d bytes %v", r.status, r.err, len(r.body), r.header)
+	}
+	var ms struct {
+		Responses []struct {
+			Href string `xml:"href"`
+			ETag string `xml:"propstat>prop>getetag"`
+		} `xml:"DAV: response"`
+	}
+	if err := xml.Unmarshal(r.body, &ms); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, resp := range ms.Responses {
+		if !strings.HasPrefix(resp.Href, "/dav/dir/") || seen[resp.Href] {
+			t.Fatalf("href %q", resp.Href)
+		}
+		seen[resp.Href] = true
+	}
+	if len(ms.Responses) < 2000 || ms.Responses[0].Href != "/dav/dir/" || ms.Responses[1].ETag == "" {
+		t.Fatalf("%d responses, first %+v", len(ms.Responses), ms.Responses[:min(2, len(ms.Responses))])
+	}
+	if st := p.Stats(); st.Method("PROPFIND").BytesDown != size || b.count("PROPFIND") != 0 {
+		t.Fatalf("stats %+v", st.Method("PROPFIND"))
+	}
+	// Too small a size still gives a well-formed document.
+	p.Clear()
+	p.MustAdd(Rule{Fault: HugeMultistatus, Size: 10})
+	r = do(t, "PROPFIND", p.URL()+"/", nil)
+	ms.Responses = nil
+	if err := xml.Unmarshal(r.body, &ms); err != nil || len(ms.Responses) != 1 || r.header.Get("Content-Length") != strconv.Itoa(len(r.body)) {
+		t.Fatalf("%v %s", err, r.body)
+	}
+}
+
+// rawGet sends a request on a bare connection and returns every byte the
+// proxy answers until it closes.
+func rawGet(t *testing.T, p *Proxy, method, path string) []byte {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(p.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", method, path)
+	data, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func TestETagInjection(t *testing.T) {
+	const evil = "x\r\nX-Injected: 1"
+	b, p := setup(t)
+	b.put("/a", []byte("doc"))
+
+	// Through net/http the value is sanitized: no second header.
+	id := p.MustAdd(Rule{Fault: FakeETag, ETag: evil})
+	if r := do(t, "GET", p.URL()+"/a", nil); r.header.Get("X-Injected") != "" {
+		t.Fatalf("net/http passed the CR LF: %v", r.header)
+	}
+	// In multistatus bodies it arrives as character references.
+	r := do(t, "PROPFIND", p.URL()+"/a", nil)
+	if !bytes.Contains(r.body, []byte(`<d:getetag>x&#13;&#10;X-Injected: 1</d:getetag>`)) {
+		t.Fatalf("PROPFIND: %s", r.body)
+	}
+	p.Remove(id)
+
+	p.MustAdd(Rule{Fault: FakeETag, ETag: evil, RawHeader: true})
+	for _, method := range []string{"GET", "HEAD"} {
+		raw := rawGet(t, p, method, "/a")
+		head, body, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
+		if !bytes.Contains(raw, []byte("\r\nETag: x\r\nX-Injected: 1\r\n")) || !bytes.HasPrefix(raw, []byte("HTTP/1.1 200 OK\r\n")) {
+			t.Fatalf("%s: %q", method, raw)
+		}
+		if want := map[string]string{"GET": "doc", "HEAD": ""}[method]; string(body) != want ||
+			!bytes.Contains(head, []byte("\r\nContent-Length: 3\r\n")) {
+			t.Fatalf("%s: %q", method, raw)
+		}
+	}
+	if r := do(t, "GET", p.URL()+"/a", nil); r.header.Get("X-Injected") != "1" || r.header.Get("ETag") != "x" || string(r.body) != "doc" {
+		t.Fatalf("a client sees %v %q", r.header, r.body)
+	}
+	if r := do(t, "PROPFIND", p.URL()+"/a", nil); !bytes.Contains(r.body, []byte(`x&#13;&#10;X-Injected: 1`)) || r.header.Get("X-Injected") != "" {
+		t.Fatalf("PROPFIND: %v %s", r.header, r.body)
+	}
+	p.Clear()
+
+	// The terminal answers that carry an ETag can inject it too.
+	p.MustAdd(Rule{Method: "PUT", Fault: DropWrite, ETag: evil, RawHeader: true})
+	p.MustAdd(Rule{Method: "GET", Fault: Replace, Body: "swapped", ETag: evil, RawHeader: true})
+	if raw := rawGet(t, p, "PUT", "/a"); !bytes.HasPrefix(raw, []byte("HTTP/1.1 204 No Content\r\n")) ||
+		!bytes.Contains(raw, []byte("\r\nETag: x\r\nX-Injected: 1\r\n")) {
+		t.Fatalf("drop-write: %q", raw)
+	}
+	if raw := rawGet(t, p, "GET", "/a"); !bytes.Contains(raw, []byte("\r\nETag: x\r\nX-Injected: 1\r\n")) ||
+		!bytes.HasSuffix(raw, []byte("\r\n\r\nswapped")) {
+		t.Fatalf("replace: %q", raw)
+	}
+}
+
+func TestReceived(t *testing.T) {
+	_, p := setup(t)
+	p.MustAdd(Rule{Method: "PUT", Path: "/locked", Fault: Challenge, Challenge: `Basic realm="x"`})
+	secret := "s3cret-passphrase"
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("user:"+secret))
+	do(t, "PUT", p.URL()+"/a?x=1", []byte(`{"token":"`+secret+`"}`), "Authorization", basic, "X-Custom", " kept ")
+	do(t, "PUT", p.URL()+"/locked", []byte{0xff, 0}, "Authorization", basic) // answered by the proxy: still recorded
+	big := bytes.Repeat([]byte("b"), ReceivedBodyMax+500)
+	do(t, "PUT", p.URL()+"/big", big)
+	do(t, "GET", p.URL()+ControlPrefix+"stats", nil) // control requests are not recorded
+
+	got := p.Received()
+	if len(got) != 3 {
+		t.Fatalf("%d requests recorded", len(got))
+	}
+	a := got[0]
+	if a.Method != "PUT" || a.Path != "/a" || a.URI != "/a?x=1" || a.Header.Get("Authorization") != basic ||
+		a.Header.Get("Host") != strings.TrimPrefix(p.URL(), "http://") || string(a.Body) != `{"token":"`+secret+`"}` || a.BodyLen != int64(len(a.Body)) {
+		t.Fatalf("%+v", a)
+	}
+	cred, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(got[1].Header.Get("Authorization"), "Basic "))
+	if string(cred) != "user:"+secret || !bytes.Equal(got[1].Body, []byte{0xff, 0}) {
+		t.Fatalf("%+v", got[1])
+	}
+	if len(got[2].Body) != ReceivedBodyMax || got[2].BodyLen != int64(len(big)) {
+		t.Fatalf("big body: kept %d of %d", len(got[2].Body), got[2].BodyLen)
+	}
+	all := p.ReceivedBytes()
+	for _, want := range []string{secret, "PUT /a?x=1 HTTP/1.1\r\n", "\r\nAuthorization: " + basic + "\r\n", "\r\nX-Custom: kept\r\n"} {
+		if !bytes.Contains(all, []byte(want)) {
+			t.Errorf("ReceivedBytes lacks %q", want)
+		}
+	}
+
+	r := do(t, "GET", p.URL()+ControlPrefix+"received", nil)
+	var viaAPI []Received
+	if err := json.Unmarshal(r.body, &viaAPI); err != nil || len(viaAPI) != 3 {
+		t.Fatalf("%v %.300s", err, r.body)
+	}
+	if viaAPI[0].Header.Get("Authorization") != basic || !bytes.Equal(viaAPI[1].Body, []byte{0xff, 0}) ||
+		!bytes.Contains(r.body, []byte(`"body":"{\"token\":\"`+secret)) || !bytes.Contains(r.body, []byte(`"body_b64":"/wA="`)) {
+		t.Fatalf("%+v %.300s", viaAPI[:2], r.body)
+	}
+	if r := do(t, "GET", p.URL()+ControlPrefix+"received.txt", nil); !bytes.Equal(r.body, all) {
+		t.Fatal("received.txt differs from ReceivedBytes")
+	}
+
+	do(t, "POST", p.URL()+ControlPrefix+"reset", nil)
+	if len(p.Received()) != 0 || len(p.ReceivedBytes()) != 0 {
+		t.Fatal("Reset kept the received requests")
+	}
+}
+
+// hostileUpstream answers with a Location on another origin and with an
+// absurd Retry-After.
+func hostileUpstream(t *testing.T) *Proxy {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/moved":
+			w.Header().Set("Location", "https://other.example:8443/steal?from=/moved")
+			w.WriteHeader(http.StatusFound)
+		case "/busy":
+			w.Header().Set("Retry-After", "99999999999")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(up.Close)
+	p := New(up.URL)
+	t.Cleanup(p.Close)
+	return p
+}
+
+func TestRedirectToOtherOriginPassesThrough(t *testing.T) {
+	p := hostileUpstream(t)
+	if r := do(t, "GET", p.URL()+"/moved", nil); r.status != 302 || r.header.Get("Location") != "https://other.example:8443/steal?from=/moved" {
+		t.Fatalf("server's redirect: %d %q", r.status, r.header.Get("Location"))
+	}
+	p.MustAdd(Rule{Fault: Redirect, Status: 308, Location: "http://127.0.0.2:9{path}"})
+	if r := do(t, "PUT", p.URL()+"/dav/davsync.json", []byte("x")); r.status != 308 || r.header.Get("Location") != "http://127.0.0.2:9/dav/davsync.json" {
+		t.Fatalf("injected redirect: %d %q", r.status, r.header.Get("Location"))
+	}
+}
+
+func TestAbsurdRetryAfterPassesThrough(t *testing.T) {
+	p := hostileUpstream(t)
+	if r := do(t, "GET", p.URL()+"/busy", nil); r.status != 503 || r.header.Get("Retry-After") != "99999999999" {
+		t.Fatalf("server's Retry-After: %d %q", r.status, r.header.Get("Retry-After"))
+	}
+	p.MustAdd(Rule{Fault: Status, Status: 429, RetryAfter: "99999999999"})
+	if r := do(t, "GET", p.URL()+"/busy", nil); r.status != 429 || r.header.Get("Retry-After") != "99999999999" {
+		t.Fatalf("injected Retry-After: %d %q", r.status, r.header.Get("Retry-After"))
 	}
 }

@@ -1,10 +1,12 @@
 package faultproxy
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Kind names a fault. The strings are what the control API and the cmd's
@@ -46,12 +48,46 @@ const (
 	// (terminal). "{path}" in Location is replaced by the request's path and
 	// query, so a redirect can move to another host or prefix.
 	Redirect Kind = "redirect"
+
+	// The faults below play a hostile server or a man in the middle.
+
+	// Replace answers Rule.Status (default 200) with the body Rule.Body, the
+	// ETag Rule.ETag and the Content-Type Rule.ContentType when they are set
+	// (verbatim; no Content-Type is sent otherwise) and a correct
+	// Content-Length, without forwarding (terminal): the server hands out a
+	// document of the attacker's choosing.
+	Replace Kind = "replace"
+	// Challenge answers 401 with "WWW-Authenticate: " + Rule.Challenge
+	// (e.g. `Basic realm="x"`), without forwarding (terminal): an
+	// authentication downgrade.
+	Challenge Kind = "challenge"
+	// Endless answers Rule.Status (default 200, and 207 for PROPFIND) and
+	// streams a body that never ends, until the client goes away or the proxy
+	// closes (terminal). A 207 body is a well-formed multistatus that never
+	// closes (one <d:response> after another); other bodies repeat a byte
+	// pattern. The Content-Type is Rule.ContentType, else application/xml for
+	// 207 and application/octet-stream otherwise. With Rule.DeclaredLength >
+	// 0 that is sent as Content-Length (a lie: the bytes keep coming past
+	// it), otherwise the body is chunked. Stats.EndlessBytes counts the body
+	// bytes the client's socket accepted, Stats.EndlessOpen the streams
+	// still running.
+	Endless Kind = "endless"
+	// HugeMultistatus answers 207 with a well-formed multistatus of
+	// Rule.Size bytes (default 16 MiB; more when Size is too small for the
+	// frame) listing made-up files in the requested collection, with a
+	// correct Content-Length, without forwarding (terminal).
+	HugeMultistatus Kind = "huge-multistatus"
 )
 
-var kinds = []Kind{ResetBefore, ResetAfter, Status, Delay, Trickle, Truncate, DropWrite, StripETag, FakeETag, WeakETag, Redirect}
+var kinds = []Kind{ResetBefore, ResetAfter, Status, Delay, Trickle, Truncate, DropWrite, StripETag, FakeETag, WeakETag, Redirect,
+	Replace, Challenge, Endless, HugeMultistatus}
 
 func (k Kind) terminal() bool {
-	return k == ResetBefore || k == Status || k == DropWrite || k == Redirect
+	switch k {
+	case ResetBefore, Status, DropWrite, Redirect, Replace, Challenge, Endless, HugeMultistatus:
+		return true
+	}
+	return false
 }
 
 // Rule says which requests get which fault. A request matches when its
@@ -74,14 +110,30 @@ type Rule struct {
 
 	Fault Kind `json:"fault"`
 
-	Status       int           `json:"status,omitempty"`        // Status, DropWrite, Redirect
-	RetryAfter   string        `json:"retry_after,omitempty"`   // Status: seconds ("5") or an HTTP date
+	Status       int           `json:"status,omitempty"`        // Status, DropWrite, Redirect, Replace, Endless
+	RetryAfter   string        `json:"retry_after,omitempty"`   // Status: seconds ("5") or an HTTP date, verbatim
 	Delay        time.Duration `json:"-"`                       // Delay
 	TrickleBytes int           `json:"trickle_bytes,omitempty"` // Trickle: bytes per piece (default 1)
 	TrickleEvery time.Duration `json:"-"`                       // Trickle: pause between pieces
 	TruncateAt   int           `json:"truncate_at,omitempty"`   // Truncate: body bytes sent before closing
-	ETag         string        `json:"etag,omitempty"`          // FakeETag, DropWrite: the value, quotes included
+	ETag         string        `json:"etag,omitempty"`          // FakeETag, DropWrite, Replace: the value, quotes included
 	Location     string        `json:"location,omitempty"`      // Redirect
+
+	// Body is the Replace body. It may hold any bytes; in JSON it is "body"
+	// (a string) or, for binary content, "body_b64" (standard base64).
+	Body        string `json:"body,omitempty"`
+	ContentType string `json:"content_type,omitempty"` // Replace, Endless: the Content-Type
+	Challenge   string `json:"challenge,omitempty"`    // Challenge: the WWW-Authenticate value
+	// DeclaredLength, when > 0, is the Content-Length an Endless answer
+	// claims.
+	DeclaredLength int64 `json:"declared_length,omitempty"`
+	Size           int64 `json:"size,omitempty"` // HugeMultistatus: body size in bytes (default 16 MiB)
+	// RawHeader writes the ETag header (of FakeETag, DropWrite, Replace)
+	// byte for byte on the hijacked connection, so CR, LF and other control
+	// characters in ETag reach the client as they are; net/http would turn
+	// CR and LF into spaces. Such responses end with "Connection: close"
+	// and are sent at once (Trickle does not apply).
+	RawHeader bool `json:"raw_header,omitempty"`
 }
 
 // UnmarshalJSON reads a rule with durations written as Go duration strings
@@ -92,11 +144,22 @@ func (r *Rule) UnmarshalJSON(b []byte) error {
 		*plain
 		Delay        string `json:"delay"`
 		TrickleEvery string `json:"trickle_every"`
+		BodyB64      string `json:"body_b64"`
 	}{plain: (*plain)(r)}
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
 	}
 	var err error
+	if aux.BodyB64 != "" {
+		if r.Body != "" {
+			return fmt.Errorf("give body or body_b64, not both")
+		}
+		data, err := base64.StdEncoding.DecodeString(aux.BodyB64)
+		if err != nil {
+			return fmt.Errorf("body_b64: %w", err)
+		}
+		r.Body = string(data)
+	}
 	if aux.Delay != "" {
 		if r.Delay, err = time.ParseDuration(aux.Delay); err != nil {
 			return fmt.Errorf("delay: %w", err)
@@ -110,14 +173,20 @@ func (r *Rule) UnmarshalJSON(b []byte) error {
 	return r.validate()
 }
 
-// MarshalJSON writes durations the way UnmarshalJSON reads them.
+// MarshalJSON writes durations the way UnmarshalJSON reads them, and a
+// Body that is not UTF-8 as body_b64.
 func (r Rule) MarshalJSON() ([]byte, error) {
 	type plain Rule
 	aux := struct {
 		plain
 		Delay        string `json:"delay,omitempty"`
 		TrickleEvery string `json:"trickle_every,omitempty"`
+		BodyB64      string `json:"body_b64,omitempty"`
 	}{plain: plain(r)}
+	if !utf8.ValidString(r.Body) {
+		aux.BodyB64 = base64.StdEncoding.EncodeToString([]byte(r.Body))
+		aux.plain.Body = ""
+	}
 	if r.Delay != 0 {
 		aux.Delay = r.Delay.String()
 	}
@@ -145,10 +214,26 @@ func (r *Rule) validate() error {
 		return fmt.Errorf("fault drop-write needs a 2xx status, not %d", r.Status)
 	case r.Fault == Truncate && r.TruncateAt < 0:
 		return fmt.Errorf("truncate_at must not be negative")
+	case r.Fault == Replace && r.Status != 0 && (r.Status < 200 || r.Status > 599):
+		return fmt.Errorf("fault replace needs a status from 200 to 599, not %d", r.Status)
+	case r.Fault == Replace && noBodyStatus(r.Status) && r.Body != "":
+		return fmt.Errorf("fault replace cannot send a body with status %d", r.Status)
+	case r.Fault == Challenge && r.Challenge == "":
+		return fmt.Errorf("fault challenge needs a challenge (the WWW-Authenticate value)")
+	case r.Fault == Endless && r.Status != 0 && (r.Status < 200 || r.Status > 599 || noBodyStatus(r.Status)):
+		return fmt.Errorf("fault endless needs a status with a body, not %d", r.Status)
+	case r.DeclaredLength < 0 || r.Size < 0:
+		return fmt.Errorf("declared_length and size must not be negative")
+	case r.RawHeader && r.Fault != FakeETag && r.Fault != DropWrite && r.Fault != Replace:
+		return fmt.Errorf("raw_header applies to fake-etag, drop-write and replace, not %s", r.Fault)
 	case r.Prob < 0 || r.Prob > 1:
 		return fmt.Errorf("prob must be between 0 and 1")
 	}
 	return nil
+}
+
+func noBodyStatus(s int) bool {
+	return s == 204 || s == 304
 }
 
 // rule is a Rule with its counters.

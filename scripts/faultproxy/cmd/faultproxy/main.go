@@ -11,7 +11,12 @@
 //	 {"fault":"delay","delay":"200ms"}]
 //
 // Rules can be changed while it runs through the control API
-// (POST/DELETE <url>/_faultproxy/rules, GET <url>/_faultproxy/stats).
+// (POST/DELETE <url>/_faultproxy/rules, GET <url>/_faultproxy/stats,
+// GET <url>/_faultproxy/received for what clients sent). Hostile rules look
+// like {"method":"GET","fault":"replace","body_b64":"...","etag":"\"x\""},
+// {"fault":"challenge","challenge":"Basic realm=\"x\""},
+// {"method":"PROPFIND","fault":"endless"} or
+// {"fault":"fake-etag","etag":"x\r\nX-Injected: 1","raw_header":true}.
 package main
 
 import (
