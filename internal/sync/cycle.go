@@ -14,6 +14,7 @@ import (
 	"github.com/davsync/davsync/internal/backup"
 	"github.com/davsync/davsync/internal/envelope"
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/hlc"
 	"github.com/davsync/davsync/internal/limits"
 	"github.com/davsync/davsync/internal/local"
 	"github.com/davsync/davsync/internal/merge"
@@ -493,10 +494,45 @@ func (e *Engine) probe(ctx context.Context, cl *webdav.Client, m *marker) (rm *r
 // newest time it has seen, which in a document nobody edited for a while is
 // already older than the tombstone horizon, so every other device drops the
 // tombstone at once and a device that still holds the record brings it back.
+//
+// The server's clock is believed within bounds: a broken or hostile server
+// whose Date lies far ahead would push every later local edit into the
+// future, where it beats every other device's edits. A Date more than
+// maxServerAhead ahead is ignored; one more than hlc.Skew ahead is observed
+// (a device clock behind by weeks is real: a dead battery, a hand-set date)
+// and reported, so the user sees which clock is wrong.
 func (e *Engine) observeServer(g *webdav.GetResult) {
-	if !g.Date.IsZero() {
-		e.store.Clock().Observe(g.Date.UnixMilli())
+	if g.Date.IsZero() {
+		return
 	}
+	d, wall := g.Date.UnixMilli(), e.nowMs()
+	ahead := time.Duration(d-wall) * time.Millisecond
+	if ahead > maxServerAhead {
+		return
+	}
+	if ahead > hlc.Skew {
+		e.mu.Lock()
+		e.serverAhead = ahead
+		e.mu.Unlock()
+	}
+	e.store.Clock().Observe(d)
+}
+
+// maxServerAhead bounds how far ahead of this device's clock a server's
+// Date is believed (a year and a bit: a clock reset to last year).
+const maxServerAhead = 400 * 24 * time.Hour
+
+// clockWarning returns the warning for a server clock observed far ahead of
+// this device's during the cycle, or "".
+func (e *Engine) clockWarning() string {
+	e.mu.Lock()
+	ahead := e.serverAhead
+	e.serverAhead = 0
+	e.mu.Unlock()
+	if ahead == 0 {
+		return ""
+	}
+	return "the server's clock is " + strconv.Itoa(int(ahead.Hours()/24)) + " days ahead of this device's; check this device's date and time (until then davsync stamps edits after the server's time)"
 }
 
 // decode parses the remote file (encrypted, gzip or plain, by content).

@@ -76,6 +76,9 @@ type Engine struct {
 	key        *envelope.Key // derived encryption key, memory only
 	keyFor     string        // fingerprint of the passphrase key was made for
 	basic      bool          // the server takes Basic auth (sent up front); guarded by count.mu
+	// serverAhead: the running cycle saw a server Date this far ahead of
+	// the device clock (observeServer).
+	serverAhead time.Duration
 
 	count counter
 }
@@ -392,6 +395,9 @@ func (e *Engine) operate(ctx context.Context, opts CycleOptions) (*CycleResult, 
 		res = &CycleResult{}
 	}
 	res.Requests, res.BytesUp, res.BytesDown = e.count.reset()
+	if w := e.clockWarning(); w != "" {
+		res.Warnings, res.checked = append(res.Warnings, w), true
+	}
 	res.answered = opts.held
 	e.persistAuth(ctx, set)
 	e.finish(ctx, st, set, now, res, err)

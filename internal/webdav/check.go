@@ -126,8 +126,8 @@ func (c *Client) check(ctx context.Context, res *CheckResult) error {
 	self, _, resp, err := c.propfind(ctx, "PROPFIND (folder)", "", "0", true)
 	t1 := c.cfg.now()
 	if resp != nil {
-		res.Server = resp.Header["server"]
-		res.DAV = resp.Header["dav"]
+		res.Server = clip(resp.Header["server"], 100)
+		res.DAV = clip(resp.Header["dav"], 100)
 		if d, ok := ParseHTTPDate(resp.Header["date"]); ok {
 			// Date is truncated to the second: the server's clock was
 			// somewhere in [d, d+1s), so compare its middle with the
@@ -161,9 +161,9 @@ func (c *Client) check(ctx context.Context, res *CheckResult) error {
 	if res.DAV == "" {
 		// PROPFIND answers rarely carry the DAV header; OPTIONS does.
 		if r, _, oerr := c.do(ctx, "OPTIONS (folder)", "OPTIONS", c.baseStr, nil, nil); oerr == nil {
-			res.DAV = r.Header["dav"]
+			res.DAV = clip(r.Header["dav"], 100)
 			if res.Server == "" {
-				res.Server = r.Header["server"]
+				res.Server = clip(r.Header["server"], 100)
 			}
 		}
 	}

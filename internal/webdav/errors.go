@@ -2,6 +2,7 @@ package webdav
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/davsync/davsync/internal/errkind"
 )
@@ -55,7 +56,7 @@ func (c *Client) statusError(op, method, rel string, resp *Response) *errkind.Er
 	case s == 408:
 		return e(errkind.Timeout, "the server gave up waiting for the request; check the connection and try again")
 	case s >= 300 && s < 400:
-		loc := redactURL(resolveRef(c.urlFor(rel, false), resp.Header["location"]))
+		loc := clip(redactURL(resolveRef(c.urlFor(rel, false), resp.Header["location"])), 200)
 		if loc == "" {
 			return e(errkind.Redirected, "the server redirects this address elsewhere without saying where; check the server URL in the settings")
 		}
@@ -64,6 +65,24 @@ func (c *Client) statusError(op, method, rel string, resp *Response) *errkind.Er
 		return e(errkind.BadResponse, "the server refused the request as malformed; it may not support WebDAV at this URL")
 	}
 	return e(errkind.BadResponse, "the server answered unexpectedly to "+method+" on "+name)
+}
+
+// clip makes a server-supplied string safe to show: no control characters
+// and at most n bytes (whole runes), so a hostile header cannot flood the
+// status page or forge extra lines in it.
+func clip(s string, n int) string {
+	out := make([]rune, 0, min(len(s), n))
+	size := 0
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			continue
+		}
+		if size += utf8.RuneLen(r); size > n {
+			return string(out) + "…"
+		}
+		out = append(out, r)
+	}
+	return string(out)
 }
 
 // unsupportedAuth explains a 401 whose challenges the client cannot answer
@@ -78,7 +97,7 @@ func (c *Client) unsupportedAuth(resp *Response) string {
 	}
 	names := make([]string, 0, len(chs))
 	for _, ch := range chs {
-		names = append(names, ch.Scheme)
+		names = append(names, clip(ch.Scheme, 20))
 	}
 	return "; the server only offers " + strings.Join(names, ", ") + " login, which davsync does not support (it needs Basic or Digest)"
 }

@@ -15,7 +15,14 @@ import (
 // ETag header or the other way round. quoteETag turns the value back into a
 // header value, so NormalizeETag(quoteETag(v)) == v for every v without
 // control characters.
+//
+// An ETag longer than maxETag is no ETag at all (""): real ones are short
+// hashes or counters, and a value that long is a broken or hostile server
+// trying to make davsync store and resend it.
 func NormalizeETag(s string) string {
+	if len(s) > maxETag {
+		return ""
+	}
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "W/") || strings.HasPrefix(s, "w/") {
 		s = s[2:]
@@ -25,6 +32,9 @@ func NormalizeETag(s string) string {
 	}
 	return s
 }
+
+// maxETag is the longest ETag the client keeps.
+const maxETag = 512
 
 // quoteETag makes a stored ETag into an If-Match / If-None-Match value.
 // Control characters are dropped so that a hostile ETag cannot inject a

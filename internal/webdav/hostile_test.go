@@ -124,3 +124,32 @@ func TestCopyRetriedAfterLostReply(t *testing.T) {
 		}
 	}
 }
+
+// What a server says about itself reaches messages and storage only clipped:
+// an ETag too long to be real is no ETag, and a redirect target or Server
+// header cannot inject lines or flood the status page.
+func TestServerStringsAreBounded(t *testing.T) {
+	if NormalizeETag(`"`+strings.Repeat("e", 600)+`"`) != "" {
+		t.Fatal("a 600-byte ETag was kept")
+	}
+	if NormalizeETag(`W/"abc"`) != "abc" {
+		t.Fatal("a normal ETag was lost")
+	}
+	s := newFakeServer()
+	s.hook = func(req *Request) (*Response, error, bool) {
+		return &Response{Status: 301, Header: map[string]string{
+			"location": "https://evil.example/" + strings.Repeat("x", 5000) + "\r\nSet-Cookie: a=b",
+			"server":   strings.Repeat("S", 1000),
+		}}, nil, true
+	}
+	c := s.client(t)
+	_, err := c.Get(context.Background(), "f.json", "")
+	wantKind(t, err, errkind.Redirected)
+	if msg := err.Error(); len(msg) > 600 || strings.ContainsAny(msg, "\r\n") {
+		t.Fatalf("the redirect target reached the message unbounded (%d bytes)", len(msg))
+	}
+	res, _ := c.Check(context.Background())
+	if len(res.Server) > 110 {
+		t.Fatalf("Server header kept at %d bytes", len(res.Server))
+	}
+}

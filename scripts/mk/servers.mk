@@ -21,12 +21,12 @@ servers-stop:
 
 ## test-servers: the contract suite against every real server, natively and
 ## through the browser transport (fetch under Node), and wasm/jsfetch's own
-## tests against one real server
+## tests against one real server (and a hostile proxy in front of it)
 test-servers: servers-install
 	$(GO) test -count=1 -timeout 8m ./tests/contract/...
 	scripts/servers/with-server.sh all \
 		env GOOS=js GOARCH=wasm $(WASMPATH) $(GO) test -count=1 -short -timeout 8m ./tests/contract/...
-	scripts/servers/with-server.sh $(JSFETCH_SERVER) \
+	scripts/servers/with-server.sh $(JSFETCH_SERVER) scripts/with-faultproxy.sh \
 		env GOOS=js GOARCH=wasm $(WASMPATH) $(GO) test -count=1 -short ./wasm/jsfetch/...
 
 TEST_SUITES += test-servers

@@ -35,6 +35,9 @@ func NewTransport() *Transport {
 	rt := http.DefaultTransport.(*http.Transport).Clone()
 	rt.ResponseHeaderTimeout = 60 * time.Second
 	rt.ExpectContinueTimeout = 0
+	// Headers are not bodies, but a server can send megabytes of them:
+	// browsers stop at a few hundred KiB, and so does this transport.
+	rt.MaxResponseHeaderBytes = 256 << 10
 	return &Transport{
 		Client: &http.Client{
 			Transport: rt,
