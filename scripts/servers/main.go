@@ -9,8 +9,13 @@
 //
 // start prints one line per server, "NAME URL USER PASS", or with -json one
 // JSON object per line, or with -env the DAVSYNC_TEST_URL/USER/PASS (and
-// SERVER, DATA) assignments of the (single) server. The default
-// run directory is .run/servers in the repository.
+// SERVER, DATA) assignments of the (single) server, plus
+// DAVSYNC_TEST_FILES_URL for a server whose URL is not its files folder
+// (nextcloud). The default run directory is .run/servers in the repository.
+//
+// "all" starts the servers the contract suite runs against; the extra
+// servers (nextcloud, nextcloud-wellknown) start only by name. stop all,
+// install and names cover every server.
 package main
 
 import (
@@ -46,12 +51,15 @@ func main() {
 	*dir, _ = filepath.Abs(*dir)
 	names := fs.Args()
 	if len(names) == 1 && names[0] == "all" || len(names) == 0 && (cmd == "install" || cmd == "stop") {
-		names = serverctl.Names()
+		names = serverctl.AllNames()
+		if cmd == "start" {
+			names = serverctl.Names()
+		}
 	}
 	opt := serverctl.Options{Repo: repo, RunDir: *dir}
 	switch cmd {
 	case "names":
-		for _, n := range serverctl.Names() {
+		for _, n := range serverctl.AllNames() {
 			fmt.Println(n)
 		}
 	case "install":
@@ -113,6 +121,9 @@ func print(s *serverctl.Server, asJSON, asEnv bool) {
 		fmt.Println(string(b))
 	case asEnv:
 		fmt.Printf("DAVSYNC_TEST_URL=%s\nDAVSYNC_TEST_USER=%s\nDAVSYNC_TEST_PASS=%s\nDAVSYNC_TEST_SERVER=%s\nDAVSYNC_TEST_DATA=%s\n", s.URL, s.User, s.Pass, s.Name, s.Data)
+		if s.FilesURL != "" {
+			fmt.Printf("DAVSYNC_TEST_FILES_URL=%s\n", s.FilesURL)
+		}
 	default:
 		fmt.Printf("%s %s %s %s\n", s.Name, s.URL, s.User, s.Pass)
 	}
@@ -120,11 +131,27 @@ func print(s *serverctl.Server, asJSON, asEnv bool) {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage: servers install [NAME...] | start [-dir DIR] [-json|-env] NAME...|all | stop [-dir DIR] [NAME...|all] | env [-dir DIR] NAME | names`)
-	fmt.Fprintln(os.Stderr, "servers:", serverctl.Names())
+	fmt.Fprintln(os.Stderr, "servers (all):", serverctl.Names())
+	fmt.Fprintln(os.Stderr, "by name only:", extras())
 	os.Exit(2)
 }
 
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "servers:", err)
 	os.Exit(1)
+}
+
+// extras are the servers "all" leaves out.
+func extras() []string {
+	in := map[string]bool{}
+	for _, n := range serverctl.Names() {
+		in[n] = true
+	}
+	var out []string
+	for _, n := range serverctl.AllNames() {
+		if !in[n] {
+			out = append(out, n)
+		}
+	}
+	return out
 }

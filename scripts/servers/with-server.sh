@@ -2,8 +2,10 @@
 # Run a command against freshly started real WebDAV servers:
 #   scripts/servers/with-server.sh NAME[,NAME...]|all COMMAND [ARGS...]
 # The command gets DAVSYNC_TEST_SERVERS, a file with one JSON object per
-# server ({"name","url","user","pass","pid","dir","data"}), and, when one
-# server was asked for, DAVSYNC_TEST_URL, _USER, _PASS, _SERVER and _DATA.
+# server ({"name","url","user","pass","pid","dir","data"}, nextcloud adds
+# "files_url"), and, when one server was asked for, DAVSYNC_TEST_URL, _USER,
+# _PASS, _SERVER and _DATA (nextcloud adds _FILES_URL). `all` does not
+# include nextcloud; name it.
 # The servers are stopped by their PIDs when the command ends, fails or is
 # interrupted. Names: `go run ./scripts/servers names`.
 set -euo pipefail

@@ -5,6 +5,12 @@
 // npm webdav-server; plus Apache and lighttpd again with Digest auth (MD5
 // and SHA-256), so the client's Digest code meets real servers.
 //
+// Besides these, which Names lists and "all" starts, there are servers that
+// only tests of a particular feature start, by name (AllNames lists them
+// too): "nextcloud", sabre/dav 1.8 behind Nextcloud's URL layout and
+// discovery answers, whose URL is the bare host and whose FilesURL is the
+// user's folder.
+//
 // Every server runs in the foreground of its own session (so one kill of its
 // process group stops master and workers), on a free port of 127.0.0.1, with
 // its config, data, log and pidfile under RunDir/NAME. The pidfile holds the
@@ -37,9 +43,13 @@ import (
 type Server struct {
 	Name string `json:"name"`
 	URL  string `json:"url"` // base URL of the served folder, ending in "/"
-	User string `json:"user"`
-	Pass string `json:"pass"`
-	PID  int    `json:"pid"`
+	// FilesURL is set only by servers whose URL is not the served folder
+	// itself (nextcloud: URL is the host root, FilesURL the user's WebDAV
+	// folder /remote.php/dav/files/USER/).
+	FilesURL string `json:"files_url,omitempty"`
+	User     string `json:"user"`
+	Pass     string `json:"pass"`
+	PID      int    `json:"pid"`
 	// Dir is the server's run directory (config, log, pidfile); Data is the
 	// folder it serves.
 	Dir  string `json:"dir"`
@@ -62,6 +72,9 @@ type spec struct {
 	// packages are the Debian packages it needs; npm says it needs node_modules.
 	packages []string
 	npm      bool
+	// extra servers are not part of "all" (Names): the contract suite does
+	// not run against them; tests of one feature start them by name.
+	extra bool
 	// prepare writes the config under l.dir and returns the command to run
 	// in the foreground.
 	prepare func(l *launch) (*exec.Cmd, error)
@@ -75,14 +88,31 @@ type launch struct {
 	port       int
 	user, pass string
 	url        string
+	// filesURL becomes Server.FilesURL; the readiness probe uses it
+	// instead of url when set.
+	filesURL string
 }
 
 var specs = map[string]spec{}
 
 func register(s spec) { specs[s.name] = s }
 
-// Names lists every server serverctl knows, sorted.
+// Names lists the servers "all" means, sorted: every server serverctl knows
+// but the extra ones (see AllNames). The contract suite runs against these.
 func Names() []string {
+	var n []string
+	for k, s := range specs {
+		if !s.extra {
+			n = append(n, k)
+		}
+	}
+	sort.Strings(n)
+	return n
+}
+
+// AllNames lists every server serverctl can start, sorted, including the
+// extra ones (nextcloud) that only feature tests start by name.
+func AllNames() []string {
 	var n []string
 	for k := range specs {
 		n = append(n, k)
@@ -132,7 +162,7 @@ func FindRepo(dir string) (string, error) {
 func Start(ctx context.Context, opt Options, name string) (*Server, error) {
 	sp, ok := specs[name]
 	if !ok {
-		return nil, fmt.Errorf("serverctl: unknown server %q (known: %s)", name, strings.Join(Names(), ", "))
+		return nil, fmt.Errorf("serverctl: unknown server %q (known: %s)", name, strings.Join(AllNames(), ", "))
 	}
 	if opt.ReadyTimeout == 0 {
 		opt.ReadyTimeout = 45 * time.Second
@@ -205,7 +235,7 @@ func startOnce(ctx context.Context, opt Options, sp spec) (*Server, error) {
 		_ = killGroup(pid, exited)
 		return nil, err
 	}
-	srv := &Server{Name: sp.name, URL: l.url, User: l.user, Pass: l.pass, PID: pid, Dir: dir, Data: l.data}
+	srv := &Server{Name: sp.name, URL: l.url, FilesURL: l.filesURL, User: l.user, Pass: l.pass, PID: pid, Dir: dir, Data: l.data}
 	if err := waitReady(ctx, srv, exited, opt.ReadyTimeout); err != nil {
 		_ = Stop(opt.RunDir, sp.name)
 		return nil, fmt.Errorf("%s: %w\n%s", sp.name, err, tail(filepath.Join(dir, "server.log"), 20))
@@ -365,16 +395,21 @@ func randomPass() string {
 	return hex.EncodeToString(b)
 }
 
-// waitReady polls an authenticated PROPFIND Depth 0 on the base URL until
-// it answers 207, the process exits, or the timeout passes.
+// waitReady polls an authenticated PROPFIND Depth 0 on the base URL (the
+// FilesURL where there is one) until it answers 207, the process exits, or
+// the timeout passes.
 func waitReady(ctx context.Context, s *Server, exited <-chan struct{}, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	client := &http.Client{Timeout: 5 * time.Second}
+	target := s.URL
+	if s.FilesURL != "" {
+		target = s.FilesURL
+	}
 	var last string
 	for {
 		resp, err := probe(client, func() *http.Request {
-			req, _ := http.NewRequestWithContext(ctx, "PROPFIND", s.URL, nil)
+			req, _ := http.NewRequestWithContext(ctx, "PROPFIND", target, nil)
 			req.Header.Set("Depth", "0")
 			return req
 		}, s.User, s.Pass)

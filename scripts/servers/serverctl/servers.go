@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -31,11 +32,18 @@ func init() {
 	register(spec{name: "nginx", packages: []string{"nginx", "libnginx-mod-http-dav-ext"}, prepare: prepareNginx})
 	register(spec{name: "lighttpd", packages: []string{"lighttpd", "lighttpd-mod-webdav"}, prepare: prepareLighttpd(false)})
 	register(spec{name: "rclone", packages: []string{"rclone"}, prepare: prepareRclone})
-	register(spec{name: "sabre", packages: []string{"php-cli", "php-xml", "php-mbstring", "php-sabre-dav"}, prepare: prepareSabre})
+	register(spec{name: "sabre", packages: sabrePackages, prepare: prepareSabre})
 	register(spec{name: "xnet", prepare: prepareXnet(false)})
 	register(spec{name: "xnet-pre", prepare: prepareXnet(true)})
 	register(spec{name: "npm", npm: true, prepare: prepareNpm})
+	// Not in "all": Nextcloud's layout for discovery tests, on the same
+	// sabre/dav 1.8. nextcloud-wellknown adds the /.well-known/webdav
+	// redirect a stock Nextcloud does not have (see nextcloud.php).
+	register(spec{name: "nextcloud", extra: true, packages: sabrePackages, prepare: prepareNextcloud(false)})
+	register(spec{name: "nextcloud-wellknown", extra: true, packages: sabrePackages, prepare: prepareNextcloud(true)})
 }
+
+var sabrePackages = []string{"php-cli", "php-xml", "php-mbstring", "php-sabre-dav"}
 
 // htpasswdSHA is an Apache/nginx password file line in the {SHA} scheme,
 // which both read and which needs no external tool to write.
@@ -330,19 +338,60 @@ func prepareSabre(l *launch) (*exec.Cmd, error) {
 	if err := os.MkdirAll(filepath.Join(l.dir, "state"), 0o755); err != nil {
 		return nil, err
 	}
+	return phpServer(l, front,
+		"DAVSYNC_SABRE_DATA="+l.data,
+		"DAVSYNC_SABRE_STATE="+filepath.Join(l.dir, "state"),
+		"DAVSYNC_SABRE_USER="+l.user,
+		"DAVSYNC_SABRE_PASS="+l.pass), nil
+}
+
+// phpServer runs `php -S 127.0.0.1:PORT front` with four workers and no
+// body or time limits, the front script reading env.
+func phpServer(l *launch, front string, env ...string) *exec.Cmd {
 	cmd := exec.Command("php",
 		"-d", "display_errors=stderr", "-d", "error_reporting=E_ALL & ~E_DEPRECATED & ~E_NOTICE",
 		"-d", "memory_limit=512M", "-d", "post_max_size=0", "-d", "upload_max_filesize=0",
 		"-d", "max_execution_time=0", "-d", "output_buffering=0",
 		"-S", fmt.Sprintf("127.0.0.1:%d", l.port), front)
 	cmd.Dir = l.dir
-	cmd.Env = append(os.Environ(),
-		"PHP_CLI_SERVER_WORKERS=4",
-		"DAVSYNC_SABRE_DATA="+l.data,
-		"DAVSYNC_SABRE_STATE="+filepath.Join(l.dir, "state"),
-		"DAVSYNC_SABRE_USER="+l.user,
-		"DAVSYNC_SABRE_PASS="+l.pass)
-	return cmd, nil
+	cmd.Env = append(append(os.Environ(), "PHP_CLI_SERVER_WORKERS=4"), env...)
+	return cmd
+}
+
+//go:embed nextcloud.php
+var nextcloudFront string
+
+// prepareNextcloud serves nextcloud.php: Nextcloud's URLs (/status.php,
+// /.well-known/*, /remote.php/dav/, /remote.php/webdav/) over one user's
+// folder, kept where Nextcloud keeps it (DATA/USER/files). The URL is the
+// bare host; FilesURL is /remote.php/dav/files/USER/. wellKnownWebdav
+// adds a 301 from /.well-known/webdav to /remote.php/dav/.
+func prepareNextcloud(wellKnownWebdav bool) func(l *launch) (*exec.Cmd, error) {
+	return func(l *launch) (*exec.Cmd, error) {
+		l.data = filepath.Join(l.dir, "data", l.user, "files")
+		state := filepath.Join(l.dir, "state")
+		for _, d := range []string{l.data, state} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return nil, err
+			}
+		}
+		front := filepath.Join(l.dir, "front.php")
+		if err := write(front, nextcloudFront, 0o644); err != nil {
+			return nil, err
+		}
+		l.url = fmt.Sprintf("http://127.0.0.1:%d/", l.port)
+		l.filesURL = l.url + "remote.php/dav/files/" + url.PathEscape(l.user) + "/"
+		wk := "0"
+		if wellKnownWebdav {
+			wk = "1"
+		}
+		return phpServer(l, front,
+			"DAVSYNC_NC_DATA="+l.data,
+			"DAVSYNC_NC_STATE="+state,
+			"DAVSYNC_NC_USER="+l.user,
+			"DAVSYNC_NC_PASS="+l.pass,
+			"DAVSYNC_NC_WELLKNOWN_WEBDAV="+wk), nil
+	}
 }
 
 func prepareXnet(preconditions bool) func(l *launch) (*exec.Cmd, error) {
