@@ -125,7 +125,7 @@ async function runSync(trigger) {
     // An edit made while it ran may not be in what it uploaded: keep its sync.
     if (result && !result.skipped && trigger !== 'edit' && editSeq === seq) clearEditSync();
     // The data changed while the cycle ran: sync again shortly.
-    if (result && result.follow_up) scheduleEditSync();
+    if (result && result.followUp) scheduleEditSync();
   } catch (e) {
     // Another cycle was running: it may have missed this edit, so retry.
     if (e && e.kind === 'busy' && trigger === 'edit') scheduleEditSync();

@@ -7,18 +7,22 @@
 //
 //	globalThis.davsync = { call(method: string, paramsJSON: string): Promise<string> }
 //
-// call resolves with the result JSON of internal/engine's Handle, or rejects
-// with {kind, message}. When the object is in place main calls
-// globalThis.davsyncReady(); after every status change it calls
-// globalThis.davsyncOnStatus(statusJSON). Both are set by the worker
-// (extension/background.js); extension/PROTOCOL.md describes the contract.
+// call resolves with the result JSON of internal/protocol's Handle over the
+// app layer (internal/app), or rejects with {kind, message, detail?}. When
+// the object is in place main calls globalThis.davsyncReady(); after every
+// status change it calls globalThis.davsyncOnStatus(statusJSON). Both are set
+// by the worker (extension/background.js); extension/PROTOCOL.md, generated
+// from internal/protocol, describes the contract.
 package main
 
 import (
 	"context"
 	"time"
 
-	"github.com/davsync/davsync/internal/engine"
+	"encoding/json"
+
+	"github.com/davsync/davsync/internal/app"
+	"github.com/davsync/davsync/internal/protocol"
 	"github.com/davsync/davsync/wasm/jsasync"
 	"github.com/davsync/davsync/wasm/jscrypto"
 	"github.com/davsync/davsync/wasm/jsfetch"
@@ -31,7 +35,7 @@ import (
 const callTimeout = 10 * time.Minute
 
 func main() {
-	cfg := engine.Config{
+	cfg := app.Config{
 		Transport: jsfetch.New(),
 		KDF:       jscrypto.New(),
 		OnStatus:  onStatus,
@@ -43,20 +47,20 @@ func main() {
 			cfg.SessionKV = sess
 		}
 	}
-	var eng *engine.Engine
+	var a *app.App
 	if cfg.KV != nil {
-		eng = engine.New(cfg)
+		a = app.New(cfg)
 	}
 
 	call, ferr := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
 		method, params := argString(args, 0), argString(args, 1)
 		p, perr := jsasync.Promise(func() (any, error) {
-			if eng == nil {
+			if a == nil {
 				return nil, err
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 			defer cancel()
-			out, err := eng.Handle(ctx, method, []byte(params))
+			out, err := protocol.Handle(ctx, a, method, []byte(params))
 			if err != nil {
 				return nil, err
 			}
@@ -90,8 +94,12 @@ func argString(args []safejs.Value, i int) string {
 
 // onStatus hands a status change to the worker, which broadcasts it to open
 // pages and updates the badge.
-func onStatus(status []byte) {
+func onStatus(status app.Status) {
+	b, err := json.Marshal(status)
+	if err != nil {
+		return
+	}
 	if fn := jsasync.Global("davsyncOnStatus"); fn.Type() == safejs.TypeFunction {
-		_, _ = fn.Invoke(string(status))
+		_, _ = fn.Invoke(string(b))
 	}
 }

@@ -154,14 +154,18 @@ function renderCheck(check) {
     li.textContent = text;
     list.append(li);
   };
-  add(t(check.credentials_ok ? 'chkLoginOk' : 'chkLoginBad'), check.credentials_ok ? '' : 'bad');
-  if (check.credentials_ok) {
+  add(t(check.credentialsOk ? 'chkLoginOk' : 'chkLoginBad'), check.credentialsOk ? '' : 'bad');
+  if (check.credentialsOk) {
     const folder = { exists: ['chkFolderExists', ''], created: ['chkFolderCreated', ''], missing: ['chkFolderMissing', 'bad'], not_a_folder: ['chkFolderIsFile', 'bad'] }[check.folder];
     if (folder) add(t(folder[0]), folder[1]);
-    add(t(check.can_write ? 'chkWriteOk' : 'chkWriteBad'), check.can_write ? '' : 'bad');
-    if (check.can_write) add(t(check.can_delete ? 'chkDeleteOk' : 'chkDeleteBad'), check.can_delete ? '' : 'warn');
-    if (check.can_write) add(t(check.strategy === 'conditional' ? 'chkConditional' : 'chkVerify'), check.strategy === 'conditional' ? '' : 'warn');
-    if (check.clock_known && Math.abs(check.clock_offset_ms) > 60000) add(t('chkClock', Math.round(check.clock_offset_ms / 1000)), 'warn');
+    add(t(check.canWrite ? 'chkWriteOk' : 'chkWriteBad'), check.canWrite ? '' : 'bad');
+    if (check.canWrite) add(t(check.canDelete ? 'chkDeleteOk' : 'chkDeleteBad'), check.canDelete ? '' : 'warn');
+    // Conditional writes alone keep devices apart where the server honours
+    // If-Match and If-None-Match (Go's webdav.Traits.Conditional).
+    const tr = check.traits || {};
+    const conditional = tr.ifMatch === 'yes' && tr.ifNoneMatch === 'yes';
+    if (check.canWrite) add(t(conditional ? 'chkConditional' : 'chkVerify'), conditional ? '' : 'warn');
+    if (check.clockKnown && Math.abs(check.clockOffsetMs) > 60000) add(t('chkClock', Math.round(check.clockOffsetMs / 1000)), 'warn');
   }
   for (const w of check.warnings || []) add(w, 'warn');
   if (check.error) add(check.error, 'bad');
@@ -352,10 +356,10 @@ async function loadConflicts() {
     }
     box.append(table([t('conflictRecord'), t('conflictLocal'), t('conflictRemote'), ''], conflicts.map((c) => {
       const fields = (c.fields || []).map((f) => f.field);
-      const name = c.name || (c.merged && c.merged.site_name) || (c.local && c.local.site_name) || (c.remote && c.remote.site_name) || c.record_id;
+      const name = c.name || (c.merged && c.merged.site_name) || (c.local && c.local.site_name) || (c.remote && c.remote.site_name) || c.recordId;
       const kept = (c.fields || []).map((f) => f.field + ' → ' + t(f.winner === 'local' ? 'wonLocal' : 'wonRemote')).join(', ');
       return [
-        name + (kept ? '\n' + kept : c.deleted ? '\n' + t(c.deleted_by === 'local' ? 'deletedHere' : 'deletedThere') : ''),
+        name + (kept ? '\n' + kept : c.deleted ? '\n' + t(c.deletedBy === 'local' ? 'deletedHere' : 'deletedThere') : ''),
         sideText(c.local, fields), sideText(c.remote, fields),
         fragment(
           button(t('keepLocal'), (b) => resolve(b, c.id, 'local'), '', name),
@@ -517,8 +521,8 @@ async function loadUndo() {
     }
     box.append(table([t('undoWhat'), t('undoWhen'), ''], points.map((u) => [
       t('undoLabel_' + u.label) !== 'undoLabel_' + u.label ? t('undoLabel_' + u.label) : u.label,
-      davsync.fmtTime(u.time),
-      fragment(button(t('undoRestore'), (b) => restoreUndo(b, u.id), '', davsync.fmtTime(u.time))),
+      davsync.fmtTime(u.at),
+      fragment(button(t('undoRestore'), (b) => restoreUndo(b, u.id), '', davsync.fmtTime(u.at))),
     ])));
   } catch (e) { box.textContent = ''; }
 }

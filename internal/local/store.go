@@ -333,6 +333,18 @@ func (s *Store) SetState(ctx context.Context, items map[string][]byte) error {
 	return nil
 }
 
+// DeleteState removes device-state items (a remote the user removed).
+func (s *Store) DeleteState(ctx context.Context, keys ...string) error {
+	full := make([]string, len(keys))
+	for i, k := range keys {
+		full[i] = StatePrefix + k
+	}
+	if err := s.kv.Delete(ctx, full...); err != nil {
+		return storageErr("remove the sync state", err)
+	}
+	return nil
+}
+
 func storageErr(what string, err error) error {
 	if errkind.Of(err) != errkind.Unknown {
 		return err

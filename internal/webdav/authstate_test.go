@@ -209,11 +209,11 @@ func TestCheckResultAuthState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.AuthScheme != "digest" || res.AuthState == nil || res.AuthState.Nonce != s.nonce {
-		t.Fatalf("scheme %q state %+v", res.AuthScheme, res.AuthState)
+	if res.AuthScheme != "digest" || res.Traits.Login == nil || res.Traits.Login.Nonce != s.nonce {
+		t.Fatalf("scheme %q state %+v", res.AuthScheme, res.Traits.Login)
 	}
 	s.log = nil
-	if _, err := s.client(t, WithAuthState(*res.AuthState)).Stat(context.Background(), ""); err != nil {
+	if _, err := s.client(t, WithAuthState(*res.Traits.Login)).Stat(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
 	if len(s.log) != 1 {
@@ -221,7 +221,7 @@ func TestCheckResultAuthState(t *testing.T) {
 	}
 	noAuth := newNoAuthServer()
 	res, err = noAuth.client(t).Check(context.Background())
-	if err != nil || res.AuthScheme != "none" || res.AuthState != nil {
-		t.Fatalf("%v %q %+v", err, res.AuthScheme, res.AuthState)
+	if err != nil || res.AuthScheme != "none" || res.Traits.Login != nil {
+		t.Fatalf("%v %q %+v", err, res.AuthScheme, res.Traits.Login)
 	}
 }

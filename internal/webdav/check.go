@@ -16,71 +16,47 @@ const (
 	FolderUnknown    = "unknown"      // the check stopped before finding out
 )
 
-// Write strategies in CheckResult.Strategy.
-const (
-	// StrategyConditional: the server honours If-Match and If-None-Match: *
-	// and reports ETags, so a conditional PUT alone keeps concurrent writers
-	// from overwriting each other.
-	StrategyConditional = "conditional"
-	// StrategyVerifyAfterWrite: the server ignores preconditions (nginx,
-	// rclone, x/net, npm webdav-server) or hides ETags, so the sync cycle
-	// must re-read before and after each write (PutCondition.Verify) to
-	// notice a concurrent writer.
-	StrategyVerifyAfterWrite = "verify_after_write"
-)
-
 // CheckResult is what the server check found. It is JSON-serialisable so
-// the extension can show it and store it per server; the sync cycle picks
-// its write strategy from Strategy. A false probe field means "not
-// honoured" or "not probed because an earlier step failed" (then Error says
-// why).
+// the extension can show it; Traits is what the app layer keeps per remote
+// for the client and the sync cycle. A false field means "not honoured" or
+// "not probed because an earlier step failed" (then Error says why).
 type CheckResult struct {
 	URL string `json:"url"`
 	// OK means davsync can sync here: login accepted, folder present,
 	// files can be written and deleted.
 	OK            bool   `json:"ok"`
-	CredentialsOK bool   `json:"credentials_ok"`
-	AuthScheme    string `json:"auth_scheme"` // "none", "basic" or "digest"
-	// AuthState is the login state to give the next client
-	// (WithAuthState) so its first request carries credentials; nil when
-	// the server asked for none. It holds no password.
-	AuthState *AuthState `json:"auth_state,omitempty"`
-	Folder    string     `json:"folder"` // one of the Folder* constants
-	CanWrite  bool       `json:"can_write"`
-	CanDelete bool       `json:"can_delete"`
-	// HonoursIfMatch: a PUT with If-Match: "bogus" on an existing file was
-	// refused with 412.
-	HonoursIfMatch bool `json:"honours_if_match"`
-	// IfMatchCurrentOK: a PUT with If-Match on the file's current ETag
-	// succeeded (possibly after Apache's one-second weak-ETag pause).
-	IfMatchCurrentOK bool `json:"if_match_current_ok"`
-	// HonoursIfNoneMatch: a PUT with If-None-Match: * on an existing file
-	// was refused with 412.
-	HonoursIfNoneMatch bool `json:"honours_if_none_match"`
-	// ConditionalGet: GET with If-None-Match on the current ETag gave 304.
-	ConditionalGet bool `json:"conditional_get"`
-	PropfindETags  bool `json:"propfind_etags"`
-	PutReturnsETag bool `json:"put_returns_etag"`
-	GetReturnsETag bool `json:"get_returns_etag"`
-	MoveOverwrites bool `json:"move_overwrites"`
+	CredentialsOK bool   `json:"credentialsOk"`
+	AuthScheme    string `json:"authScheme"` // "none", "basic" or "digest"
+	Folder        string `json:"folder"`     // one of the Folder* constants
+	CanWrite      bool   `json:"canWrite"`
+	CanDelete     bool   `json:"canDelete"`
+	// Traits is what the probes showed: preconditions, ETags, COPY/MOVE.
+	Traits Traits `json:"traits"`
 	// ClockOffsetMs is the server's clock minus this device's, from the
 	// Date header (about ±500 ms precision); valid when ClockKnown.
-	ClockOffsetMs int64 `json:"clock_offset_ms"`
-	ClockKnown    bool  `json:"clock_known"`
+	ClockOffsetMs int64 `json:"clockOffsetMs"`
+	ClockKnown    bool  `json:"clockKnown"`
 	// InsecureTransport: the URL is http:// to another machine, so the
 	// password (with Basic login) and the data cross the network
 	// unencrypted.
-	InsecureTransport bool   `json:"insecure_transport"`
+	InsecureTransport bool   `json:"insecureTransport"`
 	Server            string `json:"server"` // the Server header
 	DAV               string `json:"dav"`    // the DAV header (compliance classes)
-	Strategy          string `json:"strategy"`
 	// Warnings are user-facing notes about deviations davsync copes with.
 	Warnings []string `json:"warnings,omitempty"`
 	// ErrorKind and Error describe the failure that stopped the check.
-	ErrorKind  string `json:"error_kind,omitempty"`
+	ErrorKind  string `json:"errorKind,omitempty"`
 	Error      string `json:"error,omitempty"`
-	CheckedAt  int64  `json:"checked_at"` // ms since epoch
-	DurationMs int64  `json:"duration_ms"`
+	CheckedAt  int64  `json:"checkedAt"` // ms since epoch
+	DurationMs int64  `json:"durationMs"`
+}
+
+// Conditional reports whether a conditional PUT alone keeps concurrent
+// writers from overwriting each other on this server: it honours If-Match
+// and If-None-Match: * and reports ETags. Elsewhere the sync cycle reads its
+// writes back.
+func (t Traits) Conditional() bool {
+	return t.IfMatch == Yes && t.IfNoneMatch == Yes && (t.PropfindETag == Yes || t.PutETag == Yes || t.ConditionalGet == Yes)
 }
 
 const checkBody = "davsync server check: this file is removed again at once\n"
@@ -93,7 +69,7 @@ const checkBody = "davsync server check: this file is removed again at once\n"
 // the result's Error fields).
 func (c *Client) Check(ctx context.Context) (*CheckResult, error) {
 	start := c.cfg.now()
-	res := &CheckResult{URL: c.baseStr, Folder: FolderUnknown, AuthScheme: "none", Strategy: StrategyVerifyAfterWrite, CheckedAt: start.UnixMilli()}
+	res := &CheckResult{URL: c.baseStr, Folder: FolderUnknown, AuthScheme: "none", CheckedAt: start.UnixMilli()}
 	if c.insecure {
 		res.InsecureTransport = true
 		res.Warnings = append(res.Warnings, "the connection to "+c.base.Host+" is not encrypted (http://): the password and your data cross the network readable by anyone on the way; use https:// if the server offers it")
@@ -104,18 +80,16 @@ func (c *Client) Check(ctx context.Context) (*CheckResult, error) {
 		res.AuthScheme = c.auth.scheme
 	}
 	c.mu.Unlock()
-	if st := c.AuthState(); st.Scheme != "" {
-		res.AuthState = &st
-	}
 	if err != nil {
 		res.ErrorKind = string(errkind.Of(err))
 		res.Error = errkind.Message(err)
 	}
 	res.OK = err == nil && res.CredentialsOK && res.CanWrite && res.CanDelete &&
 		(res.Folder == FolderExists || res.Folder == FolderCreated)
-	if res.HonoursIfMatch && res.IfMatchCurrentOK && res.HonoursIfNoneMatch && (res.PropfindETags || res.GetReturnsETag) {
-		res.Strategy = StrategyConditional
+	if res.CanWrite {
+		c.learn(func(t *Traits) { t.Checked = start.UnixMilli() })
 	}
+	res.Traits = c.Traits()
 	res.DurationMs = c.cfg.now().Sub(start).Milliseconds()
 	return res, err
 }
@@ -190,42 +164,44 @@ func (c *Client) check(ctx context.Context, res *CheckResult) error {
 		return errkind.Wrap(errkind.Of(err), "check", "davsync cannot write into the folder ("+errkind.Message(err)+"); check that the account may write there", err)
 	}
 	res.CanWrite = true
-	res.PutReturnsETag = pr.ETag != ""
+	c.learn(func(t *Traits) { t.PutETag = yesNo(pr.ETag != "") })
 
 	// If-None-Match: * on an existing file must be refused.
 	_, err = c.Put(ctx, a, []byte(checkBody), PutCondition{IfNoneMatchAny: true, ContentType: "text/plain; charset=utf-8"})
 	switch errkind.Of(err) {
 	case errkind.Precondition:
-		res.HonoursIfNoneMatch = true
+		c.learn(func(t *Traits) { t.IfNoneMatch = Yes })
 	case "":
+		c.learn(func(t *Traits) { t.IfNoneMatch = No })
 		res.Warnings = append(res.Warnings, "the server ignores If-None-Match: * (it overwrote an existing file); davsync re-reads after writing to notice other devices")
 	default:
 		return err
 	}
 
-	// If-Match with a made-up ETag must be refused.
+	// If-Match and the WebDAV If header with a made-up ETag must be refused.
+	ifMatch := Unknown
 	_, err = c.Put(ctx, a, []byte(checkBody), PutCondition{IfMatch: "davsync-bogus-etag", ContentType: "text/plain; charset=utf-8"})
 	switch errkind.Of(err) {
 	case errkind.Precondition:
-		res.HonoursIfMatch = true
+		ifMatch = Yes
 	case "":
+		ifMatch = No
 		res.Warnings = append(res.Warnings, "the server ignores If-Match (it accepted a write against a made-up version); davsync re-reads after writing to notice other devices")
 	default:
 		return err
 	}
 
 	// ETags from PROPFIND, GET, conditional GET, and If-Match on the
-	// current ETag (which Apache refuses for about a second after a write).
+	// current ETag (which Apache refuses for about a second after a write;
+	// its If header takes the weak tag).
 	st, err := c.Stat(ctx, a)
 	if err != nil {
 		return err
 	}
-	res.PropfindETags = st.ETag != ""
 	g, err := c.Get(ctx, a, "")
 	if err != nil {
 		return err
 	}
-	res.GetReturnsETag = g.ETag != ""
 	etag := st.ETag
 	if etag == "" {
 		etag = g.ETag
@@ -233,19 +209,43 @@ func (c *Client) check(ctx context.Context, res *CheckResult) error {
 	if etag == "" {
 		res.Warnings = append(res.Warnings, "the server reports no ETags; davsync compares file contents instead")
 	} else {
-		if g2, gerr := c.Get(ctx, a, etag); gerr == nil && g2.NotModified {
-			res.ConditionalGet = true
+		g2, gerr := c.Get(ctx, a, etag)
+		if gerr != nil {
+			return gerr
 		}
+		c.learn(func(t *Traits) { t.ConditionalGet = yesNo(g2.NotModified) })
 		_, err = c.Put(ctx, a, []byte(checkBody), PutCondition{IfMatch: etag, ContentType: "text/plain; charset=utf-8"})
 		switch errkind.Of(err) {
 		case "":
-			res.IfMatchCurrentOK = true
 		case errkind.Precondition:
+			ifMatch = No
 			res.Warnings = append(res.Warnings, "the server refuses If-Match even with the file's current ETag; davsync cannot rely on conditional writes here")
 		default:
 			return err
 		}
+		if ifMatch == Yes && c.Traits().WeakETags {
+			// Apache: its ETags are weak right after a write, when If-Match
+			// fails; its WebDAV If header takes them. Probed only there
+			// (npm webdav-server stops answering at the If header): a
+			// made-up tag must be refused, the current one taken.
+			ifHeader := No
+			switch _, err := c.Put(ctx, a, []byte(checkBody), PutCondition{IfMatch: "davsync-bogus-etag", IfHeader: true, ContentType: "text/plain; charset=utf-8"}); errkind.Of(err) {
+			case errkind.Precondition:
+				cur, _, err := c.currentETag(ctx, a)
+				if err != nil {
+					return err
+				}
+				if _, err := c.Put(ctx, a, []byte(checkBody), PutCondition{IfMatch: cur, IfHeader: true, ContentType: "text/plain; charset=utf-8"}); err == nil {
+					ifHeader = Yes
+				}
+			case "":
+			default:
+				return err
+			}
+			c.learn(func(t *Traits) { t.IfHeader = ifHeader })
+		}
 	}
+	c.learn(func(t *Traits) { t.IfMatch = ifMatch })
 
 	// MOVE onto an existing file (how a backup is replaced atomically).
 	if _, err := c.Put(ctx, b, []byte(checkBody), PutCondition{ContentType: "text/plain; charset=utf-8"}); err != nil {
@@ -253,8 +253,9 @@ func (c *Client) check(ctx context.Context, res *CheckResult) error {
 	}
 	switch err := c.Move(ctx, a, b, true); errkind.Of(err) {
 	case "":
-		res.MoveOverwrites = true
+		c.learn(func(t *Traits) { t.MoveOverwrite = Yes })
 	case errkind.Precondition, errkind.Forbidden, errkind.Unsupported, errkind.BadResponse, errkind.FolderMissing:
+		c.learn(func(t *Traits) { t.MoveOverwrite = No })
 		res.Warnings = append(res.Warnings, "the server cannot MOVE a file over an existing one (it answered "+string(errkind.Of(err))+"); davsync writes backups in place instead, nothing to do")
 	default:
 		return err
@@ -266,4 +267,11 @@ func (c *Client) check(ctx context.Context, res *CheckResult) error {
 	}
 	res.CanDelete = true
 	return nil
+}
+
+func yesNo(b bool) Support {
+	if b {
+		return Yes
+	}
+	return No
 }

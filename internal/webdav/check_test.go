@@ -19,12 +19,16 @@ func TestCheckStyles(t *testing.T) {
 		warnings int
 	}{
 		{"honours-everything", func(s *fakeServer) { s.serverHeader = "Apache/2.4.62 (Debian)" }, CheckResult{
-			HonoursIfMatch: true, IfMatchCurrentOK: true, HonoursIfNoneMatch: true, ConditionalGet: true,
-			PropfindETags: true, PutReturnsETag: true, GetReturnsETag: true, MoveOverwrites: true,
-			Server: "Apache/2.4.62 (Debian)", Strategy: StrategyConditional,
+			Traits: Traits{IfMatch: Yes, IfNoneMatch: Yes, ConditionalGet: Yes, PropfindETag: Yes, PutETag: Yes, Copy: Unknown, MoveOverwrite: Yes},
+			Server: "Apache/2.4.62 (Debian)",
 		}, 0},
-		{"nginx", func(s *fakeServer) { s.noPropfindETag = true; s.ignorePreconditions = true; s.noPutETag = true }, CheckResult{
-			IfMatchCurrentOK: true, ConditionalGet: true, GetReturnsETag: true, MoveOverwrites: true, Strategy: StrategyVerifyAfterWrite,
+		{"nginx", func(s *fakeServer) {
+			s.noPropfindETag = true
+			s.ignorePreconditions = true
+			s.noPutETag = true
+			s.noIfHeader = true
+		}, CheckResult{
+			Traits: Traits{IfMatch: No, IfNoneMatch: No, ConditionalGet: Yes, PropfindETag: No, PutETag: No, MoveOverwrite: Yes},
 		}, 2},
 		{"npm", func(s *fakeServer) {
 			s.noGetETag = true
@@ -33,10 +37,10 @@ func TestCheckStyles(t *testing.T) {
 			s.ignorePreconditions = true
 			s.absoluteHrefs = true
 		}, CheckResult{
-			IfMatchCurrentOK: true, PropfindETags: true, MoveOverwrites: true, Strategy: StrategyVerifyAfterWrite,
+			Traits: Traits{IfMatch: No, IfNoneMatch: No, ConditionalGet: No, PropfindETag: Yes, PutETag: No, MoveOverwrite: Yes},
 		}, 2},
 		{"no-etags-at-all", func(s *fakeServer) { s.noGetETag = true; s.noPutETag = true; s.noPropfindETag = true }, CheckResult{
-			HonoursIfMatch: true, HonoursIfNoneMatch: true, MoveOverwrites: true, Strategy: StrategyVerifyAfterWrite,
+			Traits: Traits{IfMatch: Yes, IfNoneMatch: Yes, PropfindETag: No, PutETag: No, MoveOverwrite: Yes},
 		}, 1},
 	}
 	for _, tc := range cases {
@@ -51,7 +55,8 @@ func TestCheckStyles(t *testing.T) {
 			want.URL, want.OK, want.CredentialsOK, want.AuthScheme, want.Folder = fakeBase, true, true, "basic", FolderExists
 			want.CanWrite, want.CanDelete, want.ClockKnown, want.ClockOffsetMs = true, true, true, 500
 			want.DAV = "1, 2"
-			want.AuthState = &AuthState{Scheme: "basic"}
+			want.Traits.Login = &AuthState{Scheme: "basic"}
+			want.Traits.Checked = s.date.UnixMilli()
 			want.CheckedAt = s.date.UnixMilli()
 			if len(res.Warnings) != tc.warnings {
 				t.Errorf("warnings %q", res.Warnings)
@@ -156,8 +161,8 @@ func TestCheckClockOffsetAndJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{`"credentials_ok":true`, `"honours_if_match":true`, `"honours_if_none_match":true`, `"propfind_etags":true`,
-		`"put_returns_etag":true`, `"move_overwrites":true`, `"clock_offset_ms":5400500`, `"strategy":"conditional"`, `"folder":"exists"`, `"dav":"1, 2"`} {
+	for _, key := range []string{`"credentialsOk":true`, `"ifMatch":"yes"`, `"ifNoneMatch":"yes"`, `"propfindETag":"yes"`,
+		`"putETag":"yes"`, `"moveOverwrite":"yes"`, `"clockOffsetMs":5400500`, `"folder":"exists"`, `"dav":"1, 2"`} {
 		if !strings.Contains(string(b), key) {
 			t.Errorf("JSON lacks %s: %s", key, b)
 		}

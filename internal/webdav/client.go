@@ -32,6 +32,25 @@ type Client struct {
 	// digestWorked: a request answered with Digest credentials was
 	// accepted, so a later Basic-only challenge is a downgrade (see adopt).
 	digestWorked bool
+	traits       Traits // what is known about the server (WithTraits, learn)
+	count        Count  // traffic since the last ResetCount
+}
+
+// Count is a client's traffic: requests sent and body bytes up and down.
+type Count struct {
+	Requests  int   `json:"requests"`
+	BytesUp   int64 `json:"bytesUp"`
+	BytesDown int64 `json:"bytesDown"`
+}
+
+// ResetCount returns the traffic since the last call and starts counting
+// again.
+func (c *Client) ResetCount() Count {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.count
+	c.count = Count{}
+	return n
 }
 
 // authState remembers the server's last challenge so that every later
@@ -61,6 +80,7 @@ type config struct {
 	authState   *Challenge // from WithAuthState/WithAuthScheme
 	// refuseBasic: Digest worked for these settings before (WithDigestOnly).
 	refuseBasic bool
+	traits      Traits // WithTraits
 }
 
 // Option changes a Client's defaults.
@@ -182,6 +202,8 @@ func New(baseURL, username, password string, t Transport, opts ...Option) (*Clie
 	}
 	c.baseStr = u.String()
 	c.insecure = Insecure(c.baseStr)
+	c.traits = c.cfg.traits
+	c.traits.Login = nil // kept in auth, reported by Traits
 	c.basePath, _ = hrefPath(u.EscapedPath(), "/")
 	if !strings.HasSuffix(c.basePath, "/") {
 		c.basePath += "/"
@@ -373,6 +395,10 @@ func (c *Client) send(ctx context.Context, op, method, u string, hdr map[string]
 			h["Authorization"] = authz
 		}
 		maxBody := c.maxBody(method)
+		c.mu.Lock()
+		c.count.Requests++
+		c.count.BytesUp += int64(len(body))
+		c.mu.Unlock()
 		resp, err := c.t.RoundTrip(ctx, &Request{Method: method, URL: u, Header: h, Body: body, Timeout: c.cfg.timeout, MaxBody: maxBody})
 		if err != nil {
 			return nil, c.transportError(ctx, op, err)
@@ -380,6 +406,9 @@ func (c *Client) send(ctx context.Context, op, method, u string, hdr map[string]
 		if resp == nil {
 			return nil, errkind.New(errkind.Network, op, "the connection returned no answer; try again")
 		}
+		c.mu.Lock()
+		c.count.BytesDown += int64(len(resp.Body))
+		c.mu.Unlock()
 		if int64(len(resp.Body)) > maxBody {
 			// A transport that ignored MaxBody: still refuse what no
 			// davsync answer can be.

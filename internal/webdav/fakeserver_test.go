@@ -80,6 +80,7 @@ type fakeServer struct {
 	staleNext   bool // the next 401 says stale=true
 
 	ignorePreconditions  bool // nginx, rclone, x/net, npm
+	noIfHeader           bool // nginx, x/net: the WebDAV If header is ignored
 	noPropfindETag       bool // nginx
 	noPutETag            bool // Apache, nginx, npm
 	noGetETag            bool // npm
@@ -249,7 +250,7 @@ func (s *fakeServer) challenge(stale bool) string {
 func (s *fakeServer) newETag(p string, body []byte) string {
 	s.n++
 	sum := sha256.Sum256(body)
-	e := hex.EncodeToString(sum[:4]) + "-" + itoa(s.n)
+	e := "fk" + hex.EncodeToString(sum[:4]) + "-" + itoa(s.n) // not nginx's second-based form
 	s.etags[p] = e
 	return e
 }
@@ -268,6 +269,13 @@ func (s *fakeServer) precondition(req *Request, p string) bool {
 	}
 	if hdr(req, "If-None-Match") == "*" && (exists || s.dirs[p]) {
 		return false
+	}
+	// The WebDAV If header with one entity tag: `(["etag"])`.
+	if ih := hdr(req, "If"); ih != "" && !s.noIfHeader {
+		tag := strings.TrimSuffix(strings.TrimPrefix(ih, "(["), "])")
+		if !exists || NormalizeETag(tag) != cur {
+			return false
+		}
 	}
 	return true
 }

@@ -65,6 +65,9 @@ type msEntry struct {
 	slash  bool   // the href ended in '/'
 	status int    // the response-level status; 0 when it has propstats instead
 	res    Resource
+	// rawETag is getetag as sent (W/ and all), for what it says about the
+	// server (Client.learnETag).
+	rawETag string
 }
 
 // parseMultistatus reads a 207 body. reqPath is the unescaped path of the
@@ -144,6 +147,7 @@ func (r *msResponse) entry(href, reqPath string) msEntry {
 			}
 		}
 		if pr.ETag != nil {
+			e.rawETag = *pr.ETag
 			e.res.ETag = NormalizeETag(*pr.ETag)
 		}
 		if pr.Length != nil {

@@ -42,6 +42,12 @@ func (c *Client) propfind(ctx context.Context, op, rel, depth string, dir bool) 
 	if err != nil {
 		return nil, nil, resp, err
 	}
+	for _, e := range entries {
+		if e.status == 0 && !e.res.IsDir {
+			c.learnETag(e.rawETag)
+			c.learn(func(t *Traits) { t.PropfindETag = yesNo(e.res.ETag != "") })
+		}
+	}
 	self, children = c.resources(entries, rel, reqAbs)
 	if self == nil {
 		// A 207 can carry the requested resource's own failure (e.g. 403
@@ -140,6 +146,17 @@ func (c *Client) Get(ctx context.Context, p string, ifNoneMatch string) (*GetRes
 		ETag:        NormalizeETag(resp.Header["etag"]),
 		ContentType: resp.Header["content-type"],
 	}
+	c.learnETag(resp.Header["etag"])
+	if ifNoneMatch != "" {
+		switch {
+		case resp.Status == 304:
+			c.learn(func(t *Traits) { t.ConditionalGet = Yes })
+		case resp.Status == 200 && res.ETag != "" && res.ETag == NormalizeETag(ifNoneMatch):
+			// The very version we named came back whole: the server
+			// ignores If-None-Match (npm webdav-server).
+			c.learn(func(t *Traits) { t.ConditionalGet = No })
+		}
+	}
 	res.Date, _ = ParseHTTPDate(resp.Header["date"])
 	res.LastModified, _ = ParseHTTPDate(resp.Header["last-modified"])
 	switch resp.Status {
@@ -177,6 +194,12 @@ type PutCondition struct {
 	// application/json, .gz -> application/gzip, else
 	// application/octet-stream).
 	ContentType string
+	// IfHeader sends IfMatch as the WebDAV If header (If: (["etag"]),
+	// RFC 4918 10.4) instead of If-Match: on a server whose ETags are weak
+	// for a while after a write (Traits.WeakETags) it matches where
+	// If-Match always fails. Use it only where Traits.IfHeader is Yes: a
+	// server that ignores it writes unconditionally.
+	IfHeader bool
 	// Verify re-reads the file after a successful write and fails with
 	// bad_response unless it holds exactly body (the "verify_after_write"
 	// strategy, for servers that ignore preconditions or store short
@@ -241,7 +264,10 @@ func (c *Client) Put(ctx context.Context, p string, body []byte, cond PutConditi
 		ct = contentTypeFor(rel)
 	}
 	hdr := map[string]string{"Content-Type": ct}
-	if cond.IfMatch != "" {
+	switch {
+	case cond.IfMatch != "" && cond.IfHeader:
+		hdr["If"] = "([" + quoteETag(NormalizeETag(cond.IfMatch)) + "])"
+	case cond.IfMatch != "":
 		hdr["If-Match"] = quoteETag(NormalizeETag(cond.IfMatch))
 	}
 	if cond.IfNoneMatchAny {
@@ -254,6 +280,8 @@ func (c *Client) Put(ctx context.Context, p string, body []byte, cond PutConditi
 		resp, err := c.send(ctx, op, "PUT", u, hdr, body)
 		if err == nil && resp.Status >= 200 && resp.Status <= 299 {
 			res := &PutResult{ETag: NormalizeETag(resp.Header["etag"]), Created: resp.Status == 201}
+			c.learnETag(resp.Header["etag"])
+			c.learn(func(t *Traits) { t.PutETag = yesNo(res.ETag != "") })
 			res.Date, _ = ParseHTTPDate(resp.Header["date"])
 			if cond.Verify {
 				if err := c.verifyPut(ctx, op, rel, body, res); err != nil {
@@ -265,7 +293,7 @@ func (c *Client) Put(ctx context.Context, p string, body []byte, cond PutConditi
 		if err != nil && !c.shouldRetry(nil, err) {
 			return nil, err // canceled: nothing to recover
 		}
-		if err == nil && resp.Status == 412 && cond.IfMatch != "" && !weakRetried {
+		if err == nil && resp.Status == 412 && cond.IfMatch != "" && !cond.IfHeader && !weakRetried {
 			// Apache's fresh-write 412: retry once if the file's current
 			// ETag is the one we asked for, i.e. nobody else wrote.
 			cur, _, cerr := c.currentETag(ctx, rel)
@@ -562,6 +590,14 @@ func (c *Client) moveCopy(ctx context.Context, method, from, to string, overwrit
 		}
 		if !slashNamesNothing(r2.Status, a2) {
 			resp, attempts = r2, a2
+		}
+	}
+	if method == "COPY" {
+		switch resp.Status {
+		case 200, 201, 204:
+			c.learn(func(t *Traits) { t.Copy = Yes })
+		case 400, 405, 501, 502:
+			c.learn(func(t *Traits) { t.Copy = No })
 		}
 	}
 	switch s := resp.Status; {

@@ -167,30 +167,34 @@ func verifyCheck(t *testing.T, s server, exp expect, res *webdav.CheckResult) {
 	if res.AuthScheme != scheme {
 		t.Errorf("Check: auth scheme %q, want %s", res.AuthScheme, scheme)
 	}
+	yes := func(b bool) webdav.Support {
+		if b {
+			return webdav.Yes
+		}
+		return webdav.No
+	}
+	tr := res.Traits
 	for _, f := range []struct {
 		name      string
-		got, want bool
+		got, want webdav.Support
 	}{
-		{"honours If-Match", res.HonoursIfMatch, exp.ifMatch},
-		{"honours If-None-Match", res.HonoursIfNoneMatch, exp.ifNoneMatch},
-		{"If-Match on the current ETag succeeds", res.IfMatchCurrentOK, true},
-		{"conditional GET", res.ConditionalGet, exp.notModified},
-		{"PROPFIND ETags", res.PropfindETags, exp.propfindETag},
-		{"GET ETag", res.GetReturnsETag, exp.getETag},
-		{"PUT ETag", res.PutReturnsETag, exp.putETag},
-		{"MOVE overwrites", res.MoveOverwrites, true},
-		{"clock known", res.ClockKnown, true},
+		{"honours If-Match", tr.IfMatch, yes(exp.ifMatch)},
+		{"honours If-None-Match", tr.IfNoneMatch, yes(exp.ifNoneMatch)},
+		{"honours the If header", tr.IfHeader, map[bool]webdav.Support{true: webdav.Yes, false: webdav.Unknown}[exp.ifHeader]},
+		{"conditional GET", tr.ConditionalGet, yes(exp.notModified)},
+		{"PROPFIND ETags", tr.PropfindETag, yes(exp.propfindETag)},
+		{"PUT ETag", tr.PutETag, yes(exp.putETag)},
+		{"MOVE overwrites", tr.MoveOverwrite, webdav.Yes},
 	} {
 		if f.got != f.want {
 			t.Errorf("Check on %s: %s = %v, want %v", s.Name, f.name, f.got, f.want)
 		}
 	}
-	want := webdav.StrategyVerifyAfterWrite
-	if exp.ifMatch && exp.ifNoneMatch {
-		want = webdav.StrategyConditional
+	if tr.WeakETags != exp.weakAfterWrite || tr.SecondETags != exp.secondETags || !res.ClockKnown {
+		t.Errorf("Check on %s: weak ETags %v, second ETags %v, clock known %v", s.Name, tr.WeakETags, tr.SecondETags, res.ClockKnown)
 	}
-	if res.Strategy != want {
-		t.Errorf("Check on %s: strategy %q, want %q", s.Name, res.Strategy, want)
+	if tr.Conditional() != (exp.ifMatch && exp.ifNoneMatch) {
+		t.Errorf("Check on %s: conditional writes %v, want %v", s.Name, tr.Conditional(), exp.ifMatch && exp.ifNoneMatch)
 	}
 	// Same machine, same clock: only the Date header's one-second
 	// resolution separates them.

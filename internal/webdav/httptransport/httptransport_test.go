@@ -170,7 +170,7 @@ func TestXNetCheck(t *testing.T) {
 	}
 	// golang.org/x/net/webdav as webdav-servers.md measured it.
 	if !res.OK || res.Folder != webdav.FolderCreated || !res.CredentialsOK || res.AuthScheme != "basic" ||
-		!res.PropfindETags || !res.PutReturnsETag || !res.GetReturnsETag || !res.MoveOverwrites || !res.ClockKnown {
+		res.Traits.PropfindETag != webdav.Yes || res.Traits.PutETag != webdav.Yes || res.Traits.MoveOverwrite != webdav.Yes || !res.ClockKnown {
 		t.Fatalf("%+v", res)
 	}
 	if res.ClockOffsetMs > 2000 || res.ClockOffsetMs < -2000 {

@@ -1,0 +1,365 @@
+package app
+
+import (
+	"context"
+	"errors"
+
+	"github.com/davsync/davsync/internal/cycle"
+	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/local"
+	"github.com/davsync/davsync/internal/merge"
+	"github.com/davsync/davsync/internal/webdav"
+)
+
+// The triggers of a sync: what started it. Only the alarm is a scheduled
+// run (skipped when not due, paused or backing off); an edit or the
+// browser start syncs at once, but not while automatic sync is paused
+// after a rejected password or before the server's Retry-After; a person
+// (manual, confirm, upload, download, restore) always runs, waiting for a
+// background cycle that holds the run lock.
+const (
+	TriggerManual  = "manual"
+	TriggerAlarm   = "alarm"
+	TriggerEdit    = "edit"
+	TriggerStartup = "startup"
+)
+
+// SyncOptions say how a sync was asked for.
+type SyncOptions struct {
+	// Trigger is one of the Trigger constants ("" = manual).
+	Trigger string
+	// Confirm answers the questions the held cycle asked (sync.confirm):
+	// only those, for the settings they were asked for.
+	Confirm bool
+	// AcceptEncryption answers the encryption question about the file the
+	// preview's Subject names (Download and restore).
+	AcceptEncryption string
+}
+
+func (o SyncOptions) person() bool {
+	return o.Trigger == "" || (o.Trigger != TriggerAlarm && o.Trigger != TriggerEdit && o.Trigger != TriggerStartup)
+}
+
+// operate runs one operation of remote id under the run lock with the
+// status bookkeeping around it: skipping a scheduled run that is not due,
+// marking the remote syncing, counting its traffic, keeping what the
+// client learned about the server, and recording the outcome.
+func (a *App) operate(ctx context.Context, id string, so SyncOptions, fn func(env cycle.Env, opts cycle.Options) (*cycle.Result, error)) (*cycle.Result, error) {
+	var res *cycle.Result
+	var opErr error
+	err := a.locked(ctx, so.person(), func() error {
+		res, opErr = a.operateLocked(ctx, id, so, fn)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.emitStatus(ctx)
+	return res, opErr
+}
+
+func (a *App) operateLocked(ctx context.Context, id string, so SyncOptions, fn func(env cycle.Env, opts cycle.Options) (*cycle.Result, error)) (*cycle.Result, error) {
+	s, err := a.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, ok := s.Remote(id)
+	if !ok {
+		return nil, errkind.New(errkind.NotConfigured, "sync", "no WebDAV server is set up yet; enter the folder URL in the settings")
+	}
+	st := a.loadStatus(ctx, id)
+	fp := a.fingerprint(ctx, r)
+	serr := a.ready(ctx, r)
+	now := a.cfg.Wall()
+	switch so.Trigger {
+	case TriggerAlarm:
+		if reason := a.skipReason(r, fp, serr, st, now); reason != "" {
+			return &cycle.Result{Skipped: true, SkipReason: reason}, nil
+		}
+	case TriggerEdit, TriggerStartup:
+		switch {
+		case serr != nil:
+		case !r.Enabled:
+			return &cycle.Result{Skipped: true, SkipReason: "disabled"}, nil
+		case st.Paused && st.PausedFor == fp:
+			return &cycle.Result{Skipped: true, SkipReason: "paused_auth"}, nil
+		case st.Error != nil && st.Error.RetryAfter > now:
+			return &cycle.Result{Skipped: true, SkipReason: "retry_after"}, nil
+		}
+	}
+	var held []*cycle.Preview
+	if so.Confirm && serr == nil && st.Preview != nil && st.PreviewFor == heldKey(fp, r) {
+		held = append(append([]*cycle.Preview(nil), st.Answered...), st.Preview)
+	}
+	trigger := so.Trigger
+	if trigger == "" {
+		trigger = TriggerManual
+	}
+	if serr != nil {
+		st.Trigger = trigger
+		a.finish(ctx, r, fp, st, now, nil, nil, serr)
+		return nil, serr
+	}
+	env, err := a.env(ctx, r)
+	if err != nil {
+		a.finish(ctx, r, fp, st, now, nil, nil, err)
+		return nil, err
+	}
+	env.Client.ResetCount()
+	a.mu.Lock()
+	a.syncing++
+	a.active = id
+	a.mu.Unlock()
+	st.State, st.LastAttempt, st.Trigger = StateSyncing, now, trigger
+	_ = a.saveStatus(ctx, id, st)
+	a.emitStatus(ctx)
+
+	opts := a.cycleOptions(r)
+	opts.Auto = !so.person()
+	opts.Confirm, opts.AnswerHeld, opts.Held = so.Confirm, so.Confirm, held
+	opts.AcceptEncryption = so.AcceptEncryption
+	res, err := fn(env, opts)
+	if res == nil {
+		res = &cycle.Result{}
+	}
+	n := env.Client.ResetCount()
+	res.Requests, res.BytesUp, res.BytesDown = n.Requests, n.BytesUp, n.BytesDown
+	a.saveTraits(ctx, id, env.Client.Traits())
+	a.mu.Lock()
+	a.syncing--
+	a.active = ""
+	a.mu.Unlock()
+	a.finish(ctx, r, fp, st, now, res, held, err)
+	a.migratePassphrase(ctx)
+	return res, err
+}
+
+// ready checks that remote r can sync: configured, valid (the same rules
+// as saving), and with a passphrase or cached key when encrypted.
+func (a *App) ready(ctx context.Context, r Remote) error {
+	if !r.Configured() {
+		return errkind.New(errkind.NotConfigured, "sync", "no WebDAV server is set up yet; enter the folder URL in the settings")
+	}
+	// No passphrase at hand (the browser restarted and encryption is not
+	// remembered here) is a question for the user, not bad settings.
+	if r.Encryption.Enabled && r.Encryption.Passphrase == "" && a.cachedKey(ctx, r) == nil {
+		return errkind.New(errkind.PassphraseNeeded, "sync", "encryption is on but no passphrase is available; enter the passphrase")
+	}
+	return r.Validate()
+}
+
+// Sync runs one sync cycle of remote id.
+func (a *App) Sync(ctx context.Context, id string, so SyncOptions) (*cycle.Result, error) {
+	return a.operate(ctx, id, so, func(env cycle.Env, opts cycle.Options) (*cycle.Result, error) {
+		return cycle.Run(ctx, env, opts)
+	})
+}
+
+// RemoteResult is one remote's outcome of SyncAll.
+type RemoteResult struct {
+	Remote string        `json:"remote"`
+	OK     bool          `json:"ok"`
+	Result *cycle.Result `json:"result,omitempty"`
+	Error  *ErrorInfo    `json:"error,omitempty"`
+	err    error
+}
+
+// Err is the remote's failure as an error (nil after a success).
+func (r RemoteResult) Err() error { return r.err }
+
+// SyncAll syncs every enabled remote, one after the other: one that fails
+// (offline, a wrong password, rate limited) never keeps the others from
+// syncing, and its backoff and pause are its own. Each remote merges the
+// device's current data, so an edit one remote brought reaches the next
+// in the same run.
+func (a *App) SyncAll(ctx context.Context, so SyncOptions) ([]RemoteResult, error) {
+	s, err := a.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []RemoteResult{}
+	for _, r := range s.Remotes {
+		if !r.Enabled || !r.Configured() {
+			continue
+		}
+		res, err := a.Sync(ctx, r.ID, so)
+		out = append(out, RemoteResult{Remote: r.ID, OK: err == nil, Result: res, Error: ErrorOf(err), err: err})
+	}
+	return out, nil
+}
+
+// Upload makes remote id's file a copy of this device's data now ("Upload
+// backup"): the file's previous content is kept as a snapshot first,
+// whatever the interval.
+//
+// Why nothing is lost: replacing the remote is what the user asked for, and
+// the replaced file is first kept as a snapshot (the write fails if the
+// snapshot cannot be made), from which RestoreSnapshot brings it back.
+// Local data is not touched.
+func (a *App) Upload(ctx context.Context, id string) (*cycle.Result, error) {
+	return a.operate(ctx, id, SyncOptions{Trigger: "upload"}, func(env cycle.Env, opts cycle.Options) (*cycle.Result, error) {
+		opts.Strategy = merge.UploadOnly
+		opts.ForceRead, opts.ForceSnapshot, opts.ReplaceSide = true, true, true
+		opts.Confirm, opts.AnswerHeld, opts.AllowEncryptionChange = true, false, true
+		if opts.SnapshotKeep == 0 {
+			opts.SnapshotKeep = 1 // the replaced file is kept even when snapshots are off
+		}
+		return cycle.Run(ctx, env, opts)
+	})
+}
+
+// Download takes remote id's data ("Download backup"). mode "merge" merges
+// it in (a full cycle that ignores the stored ETag); "replace" makes the
+// local data a copy of the remote, keeping the previous local state as an
+// undo point. The guard's question is answered by the user's choice.
+//
+// Why nothing is lost: "replace" drops local edits by the user's choice, but
+// the local state before it is kept as an undo point ("download") in the
+// same atomic write, so Undo brings them back.
+func (a *App) Download(ctx context.Context, id, mode string, so SyncOptions) (*cycle.Result, error) {
+	if mode != "merge" && mode != "replace" {
+		return nil, errkind.New(errkind.Invalid, "download", "mode must be \"merge\" or \"replace\"")
+	}
+	so.Trigger = "download"
+	return a.operate(ctx, id, so, func(env cycle.Env, opts cycle.Options) (*cycle.Result, error) {
+		opts.Confirm, opts.AnswerHeld, opts.ForceRead = true, false, true
+		if mode == "merge" {
+			// Confirm answers the mass-change guard (the page asked before
+			// downloading), not the stale-device question: merging a stale
+			// device's data would bring back deletions the server has
+			// forgotten. That question is answered by sync.confirm.
+			opts.Strategy, opts.AskStale = merge.StrategyMerge, true
+		} else {
+			// Replacing local with the server's copy is also how a stale
+			// device recovers, so it skips the stale check (not the guard).
+			opts.Strategy, opts.ReplaceSide, opts.UndoLabel = merge.DownloadOnly, true, "download"
+		}
+		return cycle.Run(ctx, env, opts)
+	})
+}
+
+// Snapshots lists remote id's snapshots on the server, newest first.
+func (a *App) Snapshots(ctx context.Context, id string) ([]cycle.Snapshot, error) {
+	var out []cycle.Snapshot
+	err := a.withRemote(ctx, id, func(r Remote, env cycle.Env) error {
+		var err error
+		out, err = cycle.Snapshots(ctx, env)
+		return err
+	})
+	return out, err
+}
+
+// withRemote runs fn with remote id's environment under the run lock,
+// keeping what the client learned.
+func (a *App) withRemote(ctx context.Context, id string, fn func(r Remote, env cycle.Env) error) error {
+	return a.locked(ctx, true, func() error {
+		s, err := a.Settings(ctx)
+		if err != nil {
+			return err
+		}
+		r, ok := s.Remote(id)
+		if !ok {
+			return errkind.New(errkind.NotConfigured, "sync", "no WebDAV server is set up yet; enter the folder URL in the settings")
+		}
+		if err := a.ready(ctx, r); err != nil {
+			return err
+		}
+		env, err := a.env(ctx, r)
+		if err != nil {
+			return err
+		}
+		err = fn(r, env)
+		a.saveTraits(ctx, id, env.Client.Traits())
+		return err
+	})
+}
+
+// RestoreSnapshot brings the data of remote id's snapshot name back and
+// syncs it (see cycle.Restore): "replace" makes the local data equal to the
+// snapshot, "merge" only brings back records this device lacks. Either
+// way the previous local state is kept as an undo point.
+func (a *App) RestoreSnapshot(ctx context.Context, id, name, mode string, so SyncOptions) (*cycle.Result, error) {
+	so.Trigger = "restore"
+	return a.operate(ctx, id, so, func(env cycle.Env, opts cycle.Options) (*cycle.Result, error) {
+		if err := cycle.Restore(ctx, env, opts, name, mode); err != nil {
+			return nil, err
+		}
+		// The user chose this restore: the guard's question is answered.
+		opts.Confirm, opts.AnswerHeld = true, false
+		return cycle.Run(ctx, env, opts)
+	})
+}
+
+// Check runs the server check (Test connection) for remote r as given (the
+// form's values, saved or not), under the same rules as saving. When r is
+// the saved remote, what the check found becomes its traits: after a
+// server really moved from Digest to Basic login (which cycles refuse as a
+// possible man in the middle), this is how the user accepts it.
+func (a *App) Check(ctx context.Context, r Remote) (*webdav.CheckResult, error) {
+	if !r.Configured() {
+		return nil, errkind.New(errkind.NotConfigured, "webdav.test", "enter the server address first")
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	env, err := a.envFresh(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	check, err := env.Client.Check(ctx)
+	if err != nil {
+		return check, err
+	}
+	s, serr := a.Settings(ctx)
+	if saved, ok := s.Remote(r.ID); serr == nil && ok && check.CredentialsOK &&
+		saved.URL == r.URL && saved.Username == r.Username && saved.Password == r.Password {
+		_ = a.writeState(ctx, stateKey(r.ID, itemTraits), check.Traits)
+		a.mu.Lock()
+		delete(a.clients, r.ID) // the next cycle starts from the new traits
+		a.mu.Unlock()
+	}
+	return check, nil
+}
+
+// envFresh is env with a client that knows nothing about the server yet.
+func (a *App) envFresh(ctx context.Context, r Remote) (cycle.Env, error) {
+	env, err := a.env(ctx, r)
+	if err != nil {
+		return env, err
+	}
+	c, err := webdav.New(env.Layout.Base, r.Username, r.Password, a.cfg.Transport, a.cfg.WebDAVOptions...)
+	if err != nil {
+		return env, err
+	}
+	env.Client = c
+	return env, nil
+}
+
+// UndoList returns the kept previous local states, newest first.
+func (a *App) UndoList(ctx context.Context) ([]local.UndoPoint, error) {
+	st, err := a.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return st.UndoList(ctx)
+}
+
+// Undo restores undo point id locally (as new edits, itself undoable); the
+// next cycle uploads it, subject to the mass-change guard. It takes the run
+// lock, so it never lands inside a sync cycle's read-merge-apply.
+func (a *App) Undo(ctx context.Context, id int64) (int64, error) {
+	st, err := a.Store(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var rev int64
+	err = a.locked(ctx, true, func() error {
+		var err error
+		rev, err = st.UndoRestore(ctx, id)
+		return err
+	})
+	if errors.Is(err, errkind.Busy) {
+		return 0, err
+	}
+	return rev, err
+}
