@@ -49,8 +49,10 @@ test-wasm:
 test-fuzz:
 	@scripts/fuzz.sh
 
-lint:
+lint: deps-node
 	@test -z "$$(gofmt -l . | grep -v '^node_modules/')" || { gofmt -l . | grep -v '^node_modules/'; echo "gofmt: the files above need formatting"; exit 1; }
+	$(GO) run ./internal/protocol/gen -root . -check
+	node scripts/typecheck.js
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm/... ./internal/...
 	@test -x "$(GOBIN)/staticcheck" || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)

@@ -1,5 +1,6 @@
 // davsync service worker: loads the Go module and routes messages to it.
-// It holds no sync logic; see PROTOCOL.md for the contract.
+// It holds no sync logic; PROTOCOL.md (generated from internal/protocol)
+// is the contract.
 //
 // Chrome may stop this worker at any moment and start it again for an event.
 // So every listener is registered synchronously at the top level (an event
@@ -7,24 +8,25 @@
 // turn), and each one awaits `ready` before touching Go.
 'use strict';
 
-importScripts('wasm_exec.js');
+importScripts('wasm_exec.js', 'protocol.gen.js');
 
-const AUTO_ALARM = 'davsync-auto-sync';
+// One periodic alarm per server: AUTO_PREFIX + its id.
+const AUTO_PREFIX = 'davsync-auto-sync:';
 const EDIT_ALARM = 'davsync-edit-sync';
-// One-shot, at the status's nextRun when that comes before the periodic
-// alarm: a failed cycle's backoff (30 s, 1 min, ... up to 1 h) or a
+// One-shot, at the earliest server's nextRun when that comes before its
+// periodic alarm: a failed cycle's backoff (30 s, 1 min, ... up to 1 h) or a
 // follow-up after a race, which an interval of hours would otherwise delay.
 const RETRY_ALARM = 'davsync-retry';
 const EDIT_DELAY_MS = 3000; // sync this long after the last local edit
 // Backstop if the worker is stopped before the timer fires: Chrome clamps
 // one-shot alarms to 30 s in packed extensions anyway.
 const EDIT_ALARM_MS = 30000;
-// Methods whose success changes local data, so a sync should follow.
-const EDITS = new Set(['accounts.put', 'accounts.delete', 'preferences.save',
-  'data.import', 'conflicts.resolve', 'undo.restore', 'snapshots.restore']);
+// Methods whose success changes local data, so a sync should follow (from Go).
+const EDITS = new Set(DAVSYNC_PROTOCOL.edits);
 
 let signalReady;
 const ready = new Promise((resolve) => { signalReady = resolve; });
+/** @type {DavsyncError | null} */
 let bootError = null;
 
 // Go calls these two globals (see wasm/main.go).
@@ -40,6 +42,8 @@ async function boot() {
   const go = new Go();
   const { instance } = await WebAssembly.instantiateStreaming(
     fetch(chrome.runtime.getURL('davsync.wasm')), go.importObject);
+  // The module's memory, for the benchmark's memory figures.
+  self.davsyncMemory = /** @type {WebAssembly.Memory} */ (instance.exports.mem);
   // Never await run(): it settles only when Go exits. Go calls davsyncReady.
   go.run(instance).then(() => {
     bootError = { kind: 'unknown', message: 'The davsync module stopped; reload the extension.' };
@@ -54,7 +58,13 @@ boot().catch((e) => {
   signalReady();
 });
 
-/** Calls Go; resolves with the parsed result or rejects with {kind, message}. */
+/**
+ * Calls Go; resolves with the parsed result or rejects with a DavsyncError.
+ * @template {keyof DavsyncMethods} M
+ * @param {M} method
+ * @param {Partial<DavsyncMethods[M]['params']>} [params]
+ * @returns {Promise<DavsyncMethods[M]['result']>}
+ */
 async function call(method, params) {
   await ready;
   if (bootError) throw bootError;
@@ -62,14 +72,15 @@ async function call(method, params) {
   try {
     out = await self.davsync.call(method, JSON.stringify(params || {}));
   } catch (e) {
-    if (e && typeof e.kind === 'string') throw e;
-    throw { kind: 'unknown', message: String(e && e.message || e) };
+    throw toError(e);
   }
   return JSON.parse(out);
 }
 
+/** @returns {DavsyncError} */
 function toError(e) {
   if (e && typeof e.kind === 'string') {
+    /** @type {DavsyncError} */
     const out = { kind: e.kind, message: String(e.message || e.kind) };
     if (e.detail) out.detail = e.detail; // e.g. the preview a confirmation must name
     return out;
@@ -87,11 +98,11 @@ async function handle(msg) {
   }
 }
 
-// After a successful call: keep the alarm in step with the settings, and
+// After a successful call: keep the alarms in step with the settings, and
 // schedule a sync after local edits.
 function afterCall(method, params) {
-  if (method === 'settings.save') {
-    syncAlarm().catch(() => {});
+  if (method === 'settings.save' || method === 'remotes.save' || method === 'remotes.delete') {
+    syncAlarms().catch(() => {});
   } else if (EDITS.has(method) && !(method === 'data.import' && params.dryRun)) {
     scheduleEditSync();
   }
@@ -106,45 +117,63 @@ function scheduleEditSync() {
   chrome.alarms.create(EDIT_ALARM, { when: Date.now() + EDIT_ALARM_MS });
 }
 
-/** Runs a background sync if auto sync is on and a server is set up. */
 function clearEditSync() {
   clearTimeout(editTimer);
   editTimer = null;
   chrome.alarms.clear(EDIT_ALARM).catch(() => {});
 }
 
-async function runSync(trigger) {
+/** The servers automatic sync runs for: enabled, configured, autoSync on. */
+async function autoRemotes() {
+  const { remotes } = await call('remotes.list');
+  return remotes.filter((r) => r.enabled && r.url && r.autoSync);
+}
+
+/**
+ * Runs a background sync: of one server (its alarm) or of every server
+ * with automatic sync on (an edit, a retry). Go skips what is not due.
+ * @param {string} trigger
+ * @param {string} [remote]
+ */
+async function runSync(trigger, remote) {
   // A pending edit sync is dropped only by a cycle that runs: a scheduled
   // one that is skipped (not due yet) must not swallow the edit.
   if (trigger === 'edit') clearEditSync();
   const seq = editSeq;
   try {
-    const { settings } = await call('settings.get');
-    if (!settings.configured || !settings.autoSync) return;
-    const { result } = await call('sync.now', { trigger });
+    const ids = remote ? [remote] : (await autoRemotes()).map((r) => r.id);
+    let ran = false;
+    let follow = false;
+    for (const id of ids) {
+      try {
+        const { result } = await call('sync.now', { trigger, remote: id });
+        ran = ran || !!(result && !result.skipped);
+        follow = follow || !!(result && result.followUp);
+      } catch (e) {
+        // Another cycle was running: it may have missed this edit, so retry.
+        if (e && e.kind === 'busy' && trigger === 'edit') scheduleEditSync();
+        // Any other failure is in that server's status (badge, notification, pages).
+      }
+    }
     // An edit made while it ran may not be in what it uploaded: keep its sync.
-    if (result && !result.skipped && trigger !== 'edit' && editSeq === seq) clearEditSync();
+    if (ran && trigger !== 'edit' && !remote && editSeq === seq) clearEditSync();
     // The data changed while the cycle ran: sync again shortly.
-    if (result && result.followUp) scheduleEditSync();
-  } catch (e) {
-    // Another cycle was running: it may have missed this edit, so retry.
-    if (e && e.kind === 'busy' && trigger === 'edit') scheduleEditSync();
-    // Any other failure is already in the status (badge, notification, pages).
-  }
+    if (follow) scheduleEditSync();
+  } catch (e) { /* reported through the status */ }
 }
 
-/** Makes the auto-sync alarm match the settings; creates it if missing. */
-async function syncAlarm() {
-  const { settings } = await call('settings.get');
-  const want = settings.configured && settings.autoSync;
-  const period = Math.max(Number(settings.intervalMinutes) || 60, 0.01);
-  const have = await chrome.alarms.get(AUTO_ALARM);
-  if (!want) {
-    if (have) await chrome.alarms.clear(AUTO_ALARM);
-    return;
+/** Makes the per-server alarms match the settings; creates missing ones. */
+async function syncAlarms() {
+  const want = new Map((await autoRemotes()).map((r) => [AUTO_PREFIX + r.id, Math.max(Number(r.intervalMinutes) || 60, 0.01)]));
+  for (const a of await chrome.alarms.getAll()) {
+    const legacy = a.name === 'davsync-auto-sync'; // davsync 0.1's single alarm
+    if ((a.name.startsWith(AUTO_PREFIX) && !want.has(a.name)) || legacy) await chrome.alarms.clear(a.name);
   }
-  if (!have || Math.abs(have.periodInMinutes - period) > 1e-9) {
-    await chrome.alarms.create(AUTO_ALARM, { periodInMinutes: period, delayInMinutes: period });
+  for (const [name, period] of want) {
+    const have = await chrome.alarms.get(name);
+    if (!have || Math.abs(have.periodInMinutes - period) > 1e-9) {
+      await chrome.alarms.create(name, { periodInMinutes: period, delayInMinutes: period });
+    }
   }
 }
 
@@ -154,6 +183,7 @@ async function syncAlarm() {
 // restarted worker must not show the same notification again.
 const NOTIFIED_KEY = 'davsync.lastNotified';
 let notifyChain = Promise.resolve();
+/** @param {AppStatus} status */
 function onStatus(status) {
   chrome.runtime.sendMessage({ type: 'sync.status', status }).catch(() => {
     // "Receiving end does not exist": no page is open. Pages read the
@@ -164,29 +194,43 @@ function onStatus(status) {
   scheduleRetry(status).catch(() => {});
 }
 
-/** Keeps RETRY_ALARM at status.nextRun when the periodic alarm comes later. */
+/** The worst server's entry in the status (what the badge speaks of). */
+function worst(status) {
+  return (status.remotes || []).find((r) => r.id === status.worst) || null;
+}
+
+/** Keeps RETRY_ALARM at the earliest nextRun when that server's periodic alarm comes later. */
 async function scheduleRetry(status) {
-  const next = status && status.state !== 'syncing' ? Number(status.nextRun) || 0 : 0;
-  const auto = await chrome.alarms.get(AUTO_ALARM);
-  if (!next || !auto || next >= auto.scheduledTime - 1000) {
+  let earliest = 0;
+  for (const r of status.remotes || []) {
+    const next = r.status.state !== 'syncing' ? Number(r.status.nextRun) || 0 : 0;
+    if (!next) continue;
+    const auto = await chrome.alarms.get(AUTO_PREFIX + r.id);
+    if (auto && next < auto.scheduledTime - 1000 && (!earliest || next < earliest)) earliest = next;
+  }
+  if (!earliest) {
     await chrome.alarms.clear(RETRY_ALARM);
     return;
   }
   // Chrome fires it no earlier than 30 s from now in a packed extension.
-  await chrome.alarms.create(RETRY_ALARM, { when: Math.max(next, Date.now() + 1000) });
+  await chrome.alarms.create(RETRY_ALARM, { when: Math.max(earliest, Date.now() + 1000) });
 }
 
+/** @param {AppStatus} status */
 function setBadge(status) {
-  const err = status.error && status.error.kind;
+  const w = worst(status);
+  const err = w && w.status.error && w.status.error.kind;
   const badge = err === 'needs_confirmation' ? '?' : err ? '!' : (status.conflicts > 0 ? String(status.conflicts) : '');
   chrome.action.setBadgeText({ text: badge }).catch(() => {});
   chrome.action.setBadgeBackgroundColor({ color: err ? '#b91c1c' : '#b45309' }).catch(() => {});
 }
 
+/** @param {AppStatus} status */
 async function notify(status) {
-  const kind = status.error && status.error.kind;
+  const w = worst(status);
+  const kind = w && w.status.error && w.status.error.kind;
   let key = '';
-  if (kind === 'auth' || kind === 'needs_confirmation' || kind === 'decrypt' || kind === 'passphrase_needed') key = kind;
+  if (kind === 'auth' || kind === 'needs_confirmation' || kind === 'decrypt' || kind === 'passphrase_needed') key = kind + ':' + w.id;
   else if (status.conflicts > 0) key = 'conflicts:' + status.conflicts;
   const last = (await chrome.storage.session.get(NOTIFIED_KEY))[NOTIFIED_KEY] || '';
   if (!key || key === last) {
@@ -196,11 +240,13 @@ async function notify(status) {
   await chrome.storage.session.set({ [NOTIFIED_KEY]: key });
   if (status.notify === false) return;
   const msgKey = key.startsWith('conflicts') ? 'notifyConflicts' : 'notify_' + kind;
+  // The notification names the server when there is more than one.
+  const name = w && (status.remotes || []).length > 1 ? w.name + ': ' : '';
   await chrome.notifications.create('davsync-attention', {
     type: 'basic',
     iconUrl: chrome.runtime.getURL('icons/icon128.png'),
     title: chrome.i18n.getMessage('extName'),
-    message: chrome.i18n.getMessage(msgKey) || (status.error && status.error.message) || '',
+    message: name + (chrome.i18n.getMessage(msgKey) || (w && w.status.error && w.status.error.message) || ''),
   });
 }
 
@@ -213,7 +259,8 @@ chrome.runtime.onMessage.addListener((msg, sender, sendResponse) => {
 });
 
 chrome.alarms.onAlarm.addListener((alarm) => {
-  if (alarm.name === AUTO_ALARM || alarm.name === RETRY_ALARM) runSync('alarm');
+  if (alarm.name.startsWith(AUTO_PREFIX)) runSync('alarm', alarm.name.slice(AUTO_PREFIX.length));
+  else if (alarm.name === RETRY_ALARM) runSync('alarm');
   else if (alarm.name === EDIT_ALARM) runSync('edit');
 });
 
@@ -235,19 +282,21 @@ async function runStartupSync() {
     // Chrome keeps the badge across worker restarts but not browser
     // restarts: show the persisted status once per browser session.
     call('sync.status').then((r) => setBadge(r.status)).catch(() => {});
-    const { settings } = await call('settings.get');
-    if (settings.configured && settings.syncOnStartup) await call('sync.now', { trigger: 'startup' });
+    const { remotes } = await call('remotes.list');
+    for (const r of remotes) {
+      if (r.enabled && r.url && r.syncOnStartup) await call('sync.now', { trigger: 'startup', remote: r.id }).catch(() => {});
+    }
   } catch (e) { /* reported through the status */ }
 }
 chrome.runtime.onStartup.addListener(() => { startupSync(); });
 
-chrome.runtime.onInstalled.addListener(() => { syncAlarm().catch(() => {}); });
+chrome.runtime.onInstalled.addListener(() => { syncAlarms().catch(() => {}); });
 
 chrome.notifications.onClicked.addListener((id) => {
   if (id === 'davsync-attention') chrome.runtime.openOptionsPage();
 });
 
-// Every start of the worker: re-create the alarm if it went missing, and
+// Every start of the worker: re-create the alarms if they went missing, and
 // run the once-per-session startup sync.
-syncAlarm().catch(() => {});
+syncAlarms().catch(() => {});
 startupSync();

@@ -20,7 +20,7 @@ rm -f "$out"
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 cp -R "$src/." "$stage/"
-find "$stage" -name '*.md' -delete
+find "$stage" \( -name '*.md' -o -name '*.d.ts' \) -delete
 # Reproducible archive: fixed timestamps, sorted names.
 find "$stage" -exec touch -d '2026-01-01T00:00:00Z' {} +
 if command -v zip >/dev/null; then

@@ -2,6 +2,7 @@
 'use strict';
 
 const { t, send, errorText, toast, busy } = davsync;
+/** The element with id, as any: form fields are read by name, not typed. @type {(id: string) => any} */
 const $ = (id) => document.getElementById(id);
 
 let accounts = [];
@@ -23,7 +24,7 @@ function render() {
   const box = $('list');
   // A re-render replaces the row buttons: keep the keyboard focus on the
   // same button of the same row (or on Add if the row is gone).
-  const act = document.activeElement;
+  const act = /** @type {HTMLButtonElement} */ (document.activeElement);
   const row = act && box.contains(act) ? act.closest('tr') : null;
   const focusId = row && row.dataset.id;
   const focusIdx = row ? [...row.querySelectorAll('button')].indexOf(act) : -1;
@@ -64,7 +65,7 @@ function render() {
       // Only an http(s) address becomes a link: a synced or imported
       // "javascript:" or "data:" address stays text (Go's backup.WebURL).
       const web = /^https?:\/\//i.test(String(a.site_url).trim());
-      const url = document.createElement(web ? 'a' : 'div');
+      const url = /** @type {HTMLAnchorElement} */ (document.createElement(web ? 'a' : 'div'));
       url.className = 'muted';
       url.textContent = a.site_url;
       if (web) {

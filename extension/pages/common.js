@@ -18,17 +18,26 @@ const davsync = (() => {
 
   /** Fills every data-i18n* attribute below root. */
   function translate(root = document) {
-    for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
-    for (const el of root.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
-    for (const el of root.querySelectorAll('[data-i18n-aria-label]')) el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel));
-    for (const el of root.querySelectorAll('[data-i18n-title]')) el.title = t(el.dataset.i18nTitle);
+    /** @param {string} sel @returns {HTMLInputElement[]} */
+    const all = (sel) => /** @type {any[]} */ ([...root.querySelectorAll(sel)]);
+    for (const el of all('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+    for (const el of all('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
+    for (const el of all('[data-i18n-aria-label]')) el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel));
+    for (const el of all('[data-i18n-title]')) el.title = t(el.dataset.i18nTitle);
     if (root === document) {
-      const title = document.querySelector('title[data-i18n]');
+      const title = /** @type {HTMLElement | null} */ (document.querySelector('title[data-i18n]'));
       if (title) document.title = t(title.dataset.i18n);
     }
   }
 
-  /** Sends one protocol message; resolves with the reply, throws {kind, message} on failure. */
+  /**
+   * Sends one protocol message; resolves with the reply, throws a
+   * DavsyncError ({kind, message, detail?}) on failure.
+   * @template {keyof DavsyncMethods} M
+   * @param {M} method
+   * @param {Partial<DavsyncMethods[M]['params']>} [params]
+   * @returns {Promise<DavsyncMethods[M]['result'] & {ok: true}>}
+   */
   async function send(method, params) {
     let reply;
     try {

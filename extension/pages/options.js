@@ -4,6 +4,7 @@
 'use strict';
 
 const { t, send, errorText, toast, busy } = davsync;
+/** The element with id, as any: form fields are read by name, not typed. @type {(id: string) => any} */
 const $ = (id) => document.getElementById(id);
 
 // ---- confirmation dialog -------------------------------------------------
@@ -26,7 +27,7 @@ let loaded = null;
 // Fields the user typed into before the stored settings arrived: the first
 // load must not overwrite them.
 const touched = new Set();
-document.getElementById('settingsForm').addEventListener('input', (ev) => touched.add(ev.target.id));
+document.getElementById('settingsForm').addEventListener('input', (ev) => touched.add(/** @type {HTMLElement} */ (ev.target).id));
 
 async function loadSettings() {
   const { settings } = await send('settings.get');
@@ -43,7 +44,7 @@ async function loadSettings() {
   set('syncOnStartup', 'checked', !!settings.syncOnStartup);
   set('compress', 'checked', !!settings.compress);
   set('notify', 'checked', settings.notify !== false);
-  const enc = settings.encryption || {};
+  const enc = settings.encryption;
   set('encEnabled', 'checked', !!enc.enabled);
   set('encRemember', 'checked', enc.remember !== false);
   set('passphrase', 'value', '');
@@ -131,7 +132,7 @@ function revealLabel(btn) {
   const field = document.querySelector('label[for="' + btn.dataset.target + '"]');
   btn.setAttribute('aria-label', btn.textContent + (field ? ': ' + field.textContent : ''));
 }
-for (const btn of document.querySelectorAll('button.reveal')) {
+for (const btn of /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll('button.reveal'))) {
   btn.addEventListener('click', () => {
     const input = $(btn.dataset.target);
     const show = input.type === 'password';

@@ -49,6 +49,42 @@ const (
 	InsecureTransport   Kind = "insecure_transport"   // http:// to another machine without the user's explicit choice
 )
 
+// Kinds lists every kind with what it means, in the order the protocol
+// documents them (the generator of extension/PROTOCOL.md reads it, and a
+// test checks every kind has a translated name and fix in the pages).
+var Kinds = []struct {
+	Kind Kind
+	Doc  string
+}{
+	{Unknown, "a bug or an unclassified failure"},
+	{Invalid, "a bad argument or setting"},
+	{Auth, "the server rejected the credentials"},
+	{Forbidden, "credentials accepted, access refused"},
+	{NotFound, "the file or folder does not exist"},
+	{FolderMissing, "the parent folder of a write does not exist"},
+	{Precondition, "someone else wrote (If-Match failed)"},
+	{Locked, "423: locked by another program"},
+	{InsufficientStorage, "507: the server or quota is full"},
+	{TooLarge, "413, or input above a limit"},
+	{RateLimited, "429 or 503 with Retry-After"},
+	{Server, "5xx"},
+	{Redirected, "3xx: fix the URL"},
+	{Network, "connection refused, reset, DNS, dropped"},
+	{Timeout, "no answer in time"},
+	{BadResponse, "not WebDAV (an HTML login page, broken XML)"},
+	{Unsupported, "the server lacks a method davsync needs"},
+	{BadDocument, "not a valid backup"},
+	{NewerVersion, "a backup from a newer davsync"},
+	{Decrypt, "wrong passphrase or a damaged encrypted file"},
+	{PassphraseNeeded, "the file is encrypted and no passphrase is at hand"},
+	{NeedsConfirmation, "a question held the operation (the preview is in the status and error.detail)"},
+	{NotConfigured, "no server set up yet"},
+	{Busy, "another operation runs"},
+	{Canceled, "the caller gave up"},
+	{Storage, "the browser's storage failed"},
+	{InsecureTransport, "an http:// URL to another machine without the user's explicit choice"},
+}
+
 // Error implements error so that a Kind can be the target of errors.Is.
 func (k Kind) Error() string { return string(k) }
 

@@ -44,21 +44,22 @@ test('every key the pages and the worker use exists', () => {
   assert.deepEqual(missing, []);
 });
 
+/** The protocol's constants as Go generated them (extension/protocol.gen.js). */
+function protocol() {
+  const self = {};
+  new Function('self', read('protocol.gen.js'))(self);
+  return self.DAVSYNC_PROTOCOL;
+}
+
 test('every error kind has a translated name and fix', () => {
   const en = locale('en');
-  const src = fs.readFileSync(path.join(ROOT, 'internal', 'errkind', 'errkind.go'), 'utf8');
-  const kinds = [...src.matchAll(/Kind = "([a-z_]+)"/g)].map((m) => m[1]);
+  const { kinds } = protocol();
   assert.ok(kinds.length > 20);
   assert.deepEqual(kinds.filter((k) => !('kind_' + k in en)), []);
   // Go's messages are English: other languages show this translated fix.
   assert.deepEqual(kinds.filter((k) => !('fix_' + k in en)), [], 'every kind has a fix_ message');
   assert.deepEqual(Object.keys(en).filter((k) => /^(kind|fix)_/.test(k) && !kinds.includes(k.replace(/^(kind|fix)_/, ''))), [],
     'no kind_/fix_ message for a kind errkind does not have');
-  const proto = read('PROTOCOL.md');
-  assert.deepEqual(kinds.filter((k) => !proto.includes('`' + k + '`')), [], 'PROTOCOL.md lists every kind');
-  const section = proto.slice(proto.indexOf('## Error kinds'));
-  const listed = [...section.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]);
-  assert.deepEqual(listed.filter((k) => !kinds.includes(k)), [], 'PROTOCOL.md lists only kinds errkind has');
 });
 
 test('manifest is store-ready', () => {
@@ -88,15 +89,14 @@ test('pages load only local scripts and no inline script', () => {
   }
 });
 
-test('PROTOCOL.md, the Go engine and issue 5 name the same methods', () => {
-  const src = fs.readFileSync(path.join(ROOT, 'internal', 'engine', 'engine.go'), 'utf8');
-  const engine = [...src.matchAll(/^\s*"([a-z]+\.[a-z]+)":\s*\(\*Engine\)/gm)].map((m) => m[1]).sort();
-  const documented = read('PROTOCOL.md').split('\n').filter((l) => l.startsWith('| `'))
-    .flatMap((l) => [...l.split('|')[1].matchAll(/`([a-z]+\.[a-z]+)`/g)].map((m) => m[1])).sort();
-  const issue = ['settings.get', 'settings.save', 'webdav.test', 'sync.now', 'sync.status', 'sync.confirm',
-    'backup.upload', 'backup.download', 'snapshots.list', 'snapshots.restore', 'data.export', 'data.import',
-    'accounts.list', 'accounts.put', 'accounts.delete', 'preferences.get', 'preferences.save',
-    'conflicts.list', 'conflicts.resolve', 'undo.list', 'undo.restore', 'limits.get'].sort();
-  assert.deepEqual(engine, documented);
-  assert.deepEqual(engine, issue);
+test('the worker and the pages take the protocol from Go, not from a copy', () => {
+  const { methods, edits } = protocol();
+  assert.ok(methods.includes('sync.now') && edits.includes('accounts.put') && !edits.includes('sync.status'));
+  const worker = read('background.js');
+  assert.match(worker, /importScripts\([^)]*'protocol\.gen\.js'/);
+  assert.match(worker, /DAVSYNC_PROTOCOL\.edits/);
+  assert.doesNotMatch(worker, /new Set\(\['accounts\.put'/, 'no hand-kept list of editing methods');
+  for (const f of files('pages', '.html')) {
+    assert.match(read(f), /<script src="\.\.\/protocol\.gen\.js"><\/script>/, f + ' loads the protocol constants');
+  }
 });
