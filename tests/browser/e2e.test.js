@@ -300,7 +300,7 @@ test('extension in Chromium', async (t) => {
       return s.trigger === 'startup' && s.lastAttempt > before && s.state === 'idle' && s;
     }, { what: 'startup sync' });
     assert.equal(st.error, null);
-    const alarm = await C.worker().evaluate(() => chrome.alarms.get('davsync-auto-sync'));
+    const alarm = await C.worker().evaluate(() => chrome.alarms.get('davsync-auto-sync:1'));
     assert.equal(alarm && alarm.periodInMinutes, 60);
   });
 
@@ -384,7 +384,7 @@ test('extension in Chromium', async (t) => {
     assert.ok(!(await names(A)).includes('Hotel'));
     // The replaced local state (with Hotel) is one click away.
     const undo = (await A.ok('undo.list')).points;
-    assert.ok(undo.some((u) => u.time >= t0), 'download replace kept no undo point');
+    assert.ok(undo.some((u) => u.at >= t0), 'download replace kept no undo point');
 
     // The newest snapshot is the server copy before B's upload: no Golf.
     await p.click('#loadSnapshots');

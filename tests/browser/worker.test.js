@@ -76,7 +76,7 @@ test('edit made while an alarm cycle runs still reaches the server shortly', asy
     // Hourly automatic sync: only the edit-triggered sync can carry a new edit soon.
     await D.ok('settings.save', { settings: { autoSync: true, intervalMinutes: 60 } });
     const putsBefore = proxy.seen.filter((s) => s.startsWith('PUT')).length;
-    await D.worker().evaluate(() => chrome.alarms.create('davsync-auto-sync', { when: Date.now() + 50, periodInMinutes: 60 }));
+    await D.worker().evaluate(() => chrome.alarms.create('davsync-auto-sync:1', { when: Date.now() + 50, periodInMinutes: 60 }));
     // The alarm cycle is uploading (the PUT is held 2 s): the user adds an account now.
     await until(() => proxy.seen.filter((s) => s.startsWith('PUT')).length > putsBefore, { what: 'alarm cycle PUT', timeout: 20000 });
     await D.ok('accounts.put', { account: { site_name: 'During alarm cycle' } });
@@ -99,7 +99,7 @@ test('a failed cycle is retried at its backoff time, not an interval later', asy
     assert.equal(r.error.kind, 'server');
     const { status } = await R.ok('sync.status');
     const retry = await until(() => R.worker().evaluate(() => chrome.alarms.get('davsync-retry')), { what: 'retry alarm' });
-    const auto = await R.worker().evaluate(() => chrome.alarms.get('davsync-auto-sync'));
+    const auto = await R.worker().evaluate(() => chrome.alarms.get('davsync-auto-sync:1'));
     assert.ok(Math.abs(retry.scheduledTime - status.nextRun) < 2000, `retry at ${retry.scheduledTime}, nextRun ${status.nextRun}`);
     assert.ok(retry.scheduledTime < auto.scheduledTime - 50 * 60 * 1000, 'the retry is not before the hourly alarm');
     down = false; // the server is back before the retry fires (30 s backoff)
@@ -121,11 +121,11 @@ test('a notification the user dismissed does not come back after a worker restar
   await page.evaluate(() => chrome.notifications.clear('davsync-attention'));
   assert.deepEqual(await shown(), []);
   // The hourly alarm wakes a worker Chrome had stopped (here in 3 s).
-  await E.worker().evaluate(() => chrome.alarms.create('davsync-auto-sync', { when: Date.now() + 3000, periodInMinutes: 60 }));
+  await E.worker().evaluate(() => chrome.alarms.create('davsync-auto-sync:1', { when: Date.now() + 3000, periodInMinutes: 60 }));
   await E.stopWorkers();
   await until(async () => (await E.ok('sync.status')).status.lastAttempt > 0, { what: 'status' });
   await new Promise((res) => setTimeout(res, 6000)); // the alarm has fired
-  assert.equal((await E.worker().evaluate(() => chrome.alarms.get('davsync-auto-sync'))).periodInMinutes, 60);
+  assert.equal((await E.worker().evaluate(() => chrome.alarms.get('davsync-auto-sync:1'))).periodInMinutes, 60);
   assert.deepEqual(await shown(), [], 'the same "sign-in failed" notification was shown again after a worker restart');
 });
 
