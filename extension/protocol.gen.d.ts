@@ -372,6 +372,7 @@ interface AppConflictInfo {
 interface LocalUndoPoint {
   id: number;
   label: string;
+  source?: string;
   at: number;
   rev: number;
   records: number;

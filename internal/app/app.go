@@ -366,7 +366,7 @@ func (a *App) env(ctx context.Context, r Remote) (cycle.Env, error) {
 		return cycle.Env{}, err
 	}
 	return cycle.Env{
-		Store: st, Prefix: stateKey(r.ID, ""), Client: cl, Layout: l,
+		Store: st, Prefix: stateKey(r.ID, ""), Source: r.ID, Client: cl, Layout: l,
 		Keys: &remoteKeys{a: a, r: r}, Log: conflictLog{a: a, remote: r.ID},
 		Now: a.now, Hooks: a.cfg.Hooks,
 	}, nil

@@ -170,22 +170,61 @@ func (r RemoteResult) Err() error { return r.err }
 // SyncAll syncs every enabled remote, one after the other: one that fails
 // (offline, a wrong password, rate limited) never keeps the others from
 // syncing, and its backoff and pause are its own. Each remote merges the
-// device's current data, so an edit one remote brought reaches the next
-// in the same run.
+// device's current data, so an edit one remote brought reaches the later
+// ones in the same run; when a later remote brought changes, the earlier
+// ones that synced are synced once more, so that after one run every
+// remote holds what this device knows (a device between two servers
+// carries edits across in one run, not one per remote).
 func (a *App) SyncAll(ctx context.Context, so SyncOptions) ([]RemoteResult, error) {
 	s, err := a.Settings(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := []RemoteResult{}
+	last := -1 // the last remote whose cycle changed local data
 	for _, r := range s.Remotes {
 		if !r.Enabled || !r.Configured() {
 			continue
 		}
 		res, err := a.Sync(ctx, r.ID, so)
+		if err == nil && res != nil && res.Applied {
+			last = len(out)
+		}
 		out = append(out, RemoteResult{Remote: r.ID, OK: err == nil, Result: res, Error: ErrorOf(err), err: err})
 	}
+	for i := 0; i < last; i++ {
+		if !out[i].OK || (out[i].Result != nil && out[i].Result.Skipped) {
+			continue
+		}
+		res, err := a.Sync(ctx, out[i].Remote, so)
+		if err != nil {
+			out[i] = RemoteResult{Remote: out[i].Remote, OK: false, Result: res, Error: ErrorOf(err), err: err}
+			continue
+		}
+		out[i].Result = addResult(out[i].Result, res)
+	}
 	return out, nil
+}
+
+// addResult is the result of two cycles of one remote in one run.
+func addResult(first, second *cycle.Result) *cycle.Result {
+	if first == nil {
+		return second
+	}
+	r := *second
+	r.Requests += first.Requests
+	r.BytesUp += first.BytesUp
+	r.BytesDown += first.BytesDown
+	r.Uploaded = r.Uploaded || first.Uploaded
+	r.Applied = r.Applied || first.Applied
+	r.Conflicts += first.Conflicts
+	if r.Snapshot == "" {
+		r.Snapshot = first.Snapshot
+	}
+	if r.Local == nil {
+		r.Local, r.Remote = first.Local, first.Remote
+	}
+	return &r
 }
 
 // Upload makes remote id's file a copy of this device's data now ("Upload

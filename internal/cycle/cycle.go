@@ -329,7 +329,7 @@ func (r *run) cycle(ctx context.Context) error {
 				label = opts.UndoLabel
 			}
 			var ok bool
-			ok, newRev, err = env.Store.CommitIf(ctx, rev, local.Commit{Doc: mres.Doc, UndoLabel: label, State: state})
+			ok, newRev, err = env.Store.CommitIf(ctx, rev, local.Commit{Doc: mres.Doc, UndoLabel: label, UndoSource: env.Source, State: state})
 			if err != nil {
 				return err
 			}

@@ -20,6 +20,8 @@ type Env struct {
 	// Prefix scopes this remote's device state (markers, base) in Store,
 	// so several remotes keep theirs apart.
 	Prefix string
+	// Source names the remote in the undo points its merges leave.
+	Source string
 	// Client talks to the remote's server; its Traits say what the
 	// server honours, and it learns more from the answers.
 	Client *webdav.Client

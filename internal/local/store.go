@@ -225,8 +225,9 @@ type Commit struct {
 	// Doc is the new document; nil keeps the current one (only State moves).
 	Doc *backup.Document
 	// UndoLabel, when set and the document changes, keeps the previous
-	// document as an undo point with this label ("sync", "import", ...).
-	UndoLabel string
+	// document as an undo point with this label ("sync", "import", ...);
+	// UndoSource names where the change came from (a remote's id).
+	UndoLabel, UndoSource string
 	// State holds device-state items (keys without StatePrefix) written in
 	// the same KV.Set as the document, for markers that must move with it.
 	State map[string][]byte
@@ -280,7 +281,7 @@ func (s *Store) commitLocked(ctx context.Context, rev int64, c Commit) (bool, in
 		return true, rev, nil
 	}
 	if c.UndoLabel != "" {
-		if err := s.addUndoLocked(ctx, items, c.UndoLabel, rev); err != nil {
+		if err := s.addUndoLocked(ctx, items, c.UndoLabel, c.UndoSource, rev); err != nil {
 			return false, rev, err
 		}
 	}

@@ -30,6 +30,7 @@ const (
 type UndoPoint struct {
 	ID      int64  `json:"id"`
 	Label   string `json:"label"`   // what replaced it: "sync", "import", "restore", ...
+	Source  string `json:"source,omitempty"` // the remote a sync or download came from
 	At      int64  `json:"at"`      // ms, wall clock, when it was replaced
 	Rev     int64  `json:"rev"`     // the revision it had
 	Records int    `json:"records"` // records over all collections
@@ -58,7 +59,7 @@ func (s *Store) readUndoIndex(ctx context.Context) (undoIndex, error) {
 
 // addUndoLocked adds the currently cached document (revision rev) as an undo
 // point to items, which the caller writes in the same KV.Set as the change.
-func (s *Store) addUndoLocked(ctx context.Context, items map[string][]byte, label string, rev int64) error {
+func (s *Store) addUndoLocked(ctx context.Context, items map[string][]byte, label, source string, rev int64) error {
 	idx, err := s.readUndoIndex(ctx)
 	if err != nil {
 		return err
@@ -75,7 +76,7 @@ func (s *Store) addUndoLocked(ctx context.Context, items map[string][]byte, labe
 			n += len(c.Records)
 		}
 	}
-	p := UndoPoint{ID: id, Label: label, At: time.Now().UnixMilli(), Rev: rev, Records: n, Size: len(s.cacheBytes)}
+	p := UndoPoint{ID: id, Label: label, Source: source, At: time.Now().UnixMilli(), Rev: rev, Records: n, Size: len(s.cacheBytes)}
 	idx.Points = append([]UndoPoint{p}, idx.Points...)
 	if len(idx.Points) > UndoKeep {
 		idx.Points = idx.Points[:UndoKeep]
