@@ -29,12 +29,12 @@ const (
 // UndoPoint describes one kept previous local state.
 type UndoPoint struct {
 	ID      int64  `json:"id"`
-	Label   string `json:"label"`   // what replaced it: "sync", "import", "restore", ...
+	Label   string `json:"label"`            // what replaced it: "sync", "import", "restore", ...
 	Source  string `json:"source,omitempty"` // the remote a sync or download came from
-	At      int64  `json:"at"`      // ms, wall clock, when it was replaced
-	Rev     int64  `json:"rev"`     // the revision it had
-	Records int    `json:"records"` // records over all collections
-	Size    int    `json:"size"`    // bytes of the document (uncompressed)
+	At      int64  `json:"at"`               // ms, wall clock, when it was replaced
+	Rev     int64  `json:"rev"`              // the revision it had
+	Records int    `json:"records"`          // records over all collections
+	Size    int    `json:"size"`             // bytes of the document (uncompressed)
 }
 
 type undoIndex struct {
