@@ -13,8 +13,16 @@ interface DavsyncMethods {
   'remotes.save': { params: RemoteSave; result: RemoteReply };
   /** removes a server from this device (its file on the server and the local data stay) */
   'remotes.delete': { params: ID; result: ID };
-  /** the server check (Test connection) with the form's values over the saved ones */
+  /** the server check (Test connection) with the form's values over the saved ones; a bare host (https://cloud.example.com) is searched for its WebDAV folder first */
   'webdav.test': { params: TestParams; result: CheckReply };
+  /** the folders inside path on the form's server, for the folder picker */
+  'webdav.folders': { params: FoldersParams; result: FoldersReply };
+  /** creates folder path (and those above it) on the form's server */
+  'webdav.mkdir': { params: FoldersParams; result: PathReply };
+  /** the WebDAV providers the server form offers, with their URL templates, app-password pages and limits */
+  'providers.list': { params: Record<string, never>; result: ProvidersReply };
+  /** the folder URL of a provider for what the user typed (host, user, region), checked so no input can leave its place in the URL */
+  'providers.fill': { params: FillParams; result: URLReply };
   /** syncs one server, or every enabled one in order (alarm honours the schedule and backoff; edit and startup sync at once, but not while paused after a rejected password or before the server's Retry-After) */
   'sync.now': { params: SyncParams; result: SyncReply };
   /** the status: every server's and the worst for the badge */
@@ -97,6 +105,35 @@ interface TestParams {
 
 interface CheckReply {
   check?: WebdavCheckResult | null;
+  discovered?: WebdavDiscovery | null;
+}
+
+interface FoldersParams {
+  remote?: string;
+  settings?: any;
+  path: string;
+}
+
+interface FoldersReply {
+  folders: Array<AppFolder>;
+  path: string;
+}
+
+interface PathReply {
+  path: string;
+}
+
+interface ProvidersReply {
+  providers: Array<ProviderInfo>;
+}
+
+interface FillParams {
+  id: string;
+  inputs: Record<string, string>;
+}
+
+interface URLReply {
+  url: string;
 }
 
 interface SyncParams {
@@ -271,6 +308,30 @@ interface WebdavCheckResult {
   durationMs: number;
 }
 
+interface WebdavDiscovery {
+  url: string;
+  reason: string;
+  product?: string;
+}
+
+interface AppFolder {
+  name: string;
+  path: string;
+}
+
+interface ProviderInfo {
+  id: string;
+  name: string;
+  url: string;
+  inputs: Array<string>;
+  discovery: boolean;
+  appPasswordUrl?: string;
+  appPasswordHint?: string;
+  limits: ProviderLimits;
+  sources: Array<string>;
+  intervalFloor: number;
+}
+
 interface CycleResult {
   skipped?: boolean;
   skipReason?: string;
@@ -399,6 +460,16 @@ interface WebdavTraits {
   copy?: string;
   moveOverwrite?: string;
   checked?: number;
+}
+
+interface ProviderLimits {
+  minIntervalMinutes?: number;
+  requestsPerWindow?: number;
+  windowMinutes?: number;
+  noMove?: boolean;
+  noCopy?: boolean;
+  rootNotWritable?: boolean;
+  maxFileBytes?: number;
 }
 
 interface CycleCounts {

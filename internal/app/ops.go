@@ -85,6 +85,10 @@ func (a *App) operateLocked(ctx context.Context, id string, so SyncOptions, fn f
 			return &cycle.Result{Skipped: true, SkipReason: "paused_auth"}, nil
 		case st.Error != nil && st.Error.RetryAfter > now:
 			return &cycle.Result{Skipped: true, SkipReason: "retry_after"}, nil
+		case r.IntervalFloor() > 0 && now-st.LastAttempt < int64(r.IntervalFloor()*60000):
+			// A provider that limits requests (Jianguoyun): edits wait for
+			// the schedule instead of each costing a cycle.
+			return &cycle.Result{Skipped: true, SkipReason: "rate_floor"}, nil
 		}
 	}
 	var held []*cycle.Preview

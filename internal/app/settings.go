@@ -14,6 +14,7 @@ import (
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/layout"
 	"github.com/davsync/davsync/internal/merge"
+	"github.com/davsync/davsync/internal/provider"
 	"github.com/davsync/davsync/internal/webdav"
 )
 
@@ -175,6 +176,19 @@ func (r *Remote) Validate() error {
 	}
 	if math.IsNaN(r.IntervalMinutes) || r.IntervalMinutes < MinIntervalMinutes || r.IntervalMinutes > maxIntervalMinutes {
 		return errkind.New(errkind.Invalid, op, "the sync interval must be between 1 minute and 7 days")
+	}
+	if r.Provider != "" {
+		p, ok := provider.Get(r.Provider)
+		if !ok {
+			return errkind.New(errkind.Invalid, op, "unknown provider "+strconv.Quote(r.Provider)+"; pick one from the list")
+		}
+		if floor := p.IntervalFloor(); r.IntervalMinutes < floor {
+			return errkind.New(errkind.Invalid, op, p.Name+" limits how many requests an account may make ("+strconv.Itoa(p.Limits.RequestsPerWindow)+
+				" per "+strconv.Itoa(p.Limits.WindowMinutes)+" minutes, for all its apps together); sync it at most every "+strconv.FormatFloat(floor, 'f', -1, 64)+" minutes")
+		}
+		if p.Limits.RootNotWritable && r.Folder == "" && !strings.HasSuffix(strings.ToLower(r.URL), ".json") {
+			return errkind.New(errkind.Invalid, op, p.Name+" does not keep files at the top of the account; choose a folder for davsync's files")
+		}
 	}
 	if r.SnapshotsKeep < 0 || r.SnapshotsKeep > maxSnapshotsKeep {
 		return errkind.New(errkind.Invalid, op, "keep between 0 and 50 snapshots")

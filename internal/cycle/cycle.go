@@ -13,6 +13,7 @@ import (
 	"github.com/davsync/davsync/internal/envelope"
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/hlc"
+	"github.com/davsync/davsync/internal/layout"
 	"github.com/davsync/davsync/internal/local"
 	"github.com/davsync/davsync/internal/merge"
 	"github.com/davsync/davsync/internal/webdav"
@@ -716,6 +717,13 @@ func (r *run) write(ctx context.Context, m *marker, doc *backup.Document, ifMatc
 	}
 	if err != nil {
 		return nil, err
+	}
+	if !exists && env.Layout.Dir != "" {
+		// A new sync file's folder explains itself to whoever opens it in
+		// the provider's web page (best effort: never replaces a README
+		// that is there; a folder the user gave, the account root or a file URL's,
+		// is not davsync's to explain).
+		_, _ = cl.Put(ctx, env.Layout.Path(layout.ReadmeName), []byte(layout.ReadmeText), webdav.PutCondition{IfNoneMatchAny: true, ContentType: "text/plain; charset=utf-8"})
 	}
 	h := sha(body)
 	w := &written{hash: h, size: int64(len(body)), encrypted: opts.Encrypt}

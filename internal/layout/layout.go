@@ -35,6 +35,9 @@ const (
 	SnapshotsDir = "snapshots"
 	// DefaultFolder is the folder a new remote keeps its files in.
 	DefaultFolder = "davsync"
+	// ReadmeName is the text file that tells a person who opens the folder
+	// in their provider's web page what the files are (ReadmeText).
+	ReadmeName = "README.txt"
 	// stamp starts every snapshot name: sortable UTC time, so name order is
 	// time order.
 	stamp = "20060102T150405.000Z"
@@ -140,3 +143,26 @@ func (l Layout) OwnSnapshot(name string) bool {
 	}
 	return false
 }
+
+// ReadmeText is written beside a new sync file: what each file in the folder
+// is and how to get the data back without a browser.
+const ReadmeText = `This folder belongs to davsync, a browser extension that keeps your
+accounts and preferences in sync through this WebDAV server.
+
+davsync.json  Your data. Depending on the settings it is plain JSON, or
+              gzip-compressed, or encrypted with your passphrase (then it
+              starts with {"format":"davsync-encrypted"...). Every device
+              that syncs here reads and writes it; do not edit it by hand.
+snapshots/    Earlier versions of davsync.json, kept before each one was
+              replaced (newest first by name: the date and time in UTC).
+
+To restore a snapshot, use the Import/Export page of the extension. To get
+your data without a browser, use the davsync command-line tool:
+
+  davsync list                     the file and every snapshot
+  davsync export -o backup.json    the data as plain JSON (asks for the passphrase)
+  davsync restore NAME             make a snapshot the current file
+
+(set DAVSYNC_URL to this server's address, DAVSYNC_USER to your user name;
+the tool asks for the password). Deleting this README changes nothing.
+`

@@ -12,6 +12,7 @@ import (
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/limits"
 	"github.com/davsync/davsync/internal/local"
+	"github.com/davsync/davsync/internal/provider"
 	"github.com/davsync/davsync/internal/transfer"
 	"github.com/davsync/davsync/internal/webdav"
 )
@@ -77,9 +78,54 @@ type TestParams struct {
 	Settings json.RawMessage `json:"settings,omitempty"`
 }
 
-// CheckReply answers webdav.test.
+// CheckReply answers webdav.test; Discovered says where the folder of a
+// server given by its bare address was found (the form takes that URL).
 type CheckReply struct {
-	Check *webdav.CheckResult `json:"check"`
+	Check      *webdav.CheckResult `json:"check"`
+	Discovered *webdav.Discovery   `json:"discovered,omitempty"`
+}
+
+// FoldersParams is webdav.folders' and webdav.mkdir's params: the form's
+// values over the saved remote's, and a folder relative to its URL.
+type FoldersParams struct {
+	TestParams
+	Path string `json:"path"`
+}
+
+// FoldersReply answers webdav.folders.
+type FoldersReply struct {
+	Folders []app.Folder `json:"folders"`
+	Path    string       `json:"path"`
+}
+
+// PathReply answers webdav.mkdir.
+type PathReply struct {
+	Path string `json:"path"`
+}
+
+// ProviderInfo is one provider preset for the server form.
+type ProviderInfo struct {
+	provider.Preset
+	// IntervalFloor is the shortest automatic-sync interval allowed
+	// (minutes; 0 none).
+	IntervalFloor float64 `json:"intervalFloor"`
+}
+
+// ProvidersReply answers providers.list.
+type ProvidersReply struct {
+	Providers []ProviderInfo `json:"providers"`
+}
+
+// FillParams is providers.fill's params: a preset and what the user typed
+// for its placeholders.
+type FillParams struct {
+	ID     string            `json:"id"`
+	Inputs map[string]string `json:"inputs"`
+}
+
+// URLReply answers providers.fill.
+type URLReply struct {
+	URL string `json:"url"`
 }
 
 // SyncParams is sync.now's params.
@@ -265,24 +311,59 @@ var Methods = []Method{
 		func(ctx context.Context, a *app.App, p ID) (ID, error) {
 			return p, a.DeleteRemote(ctx, p.ID)
 		}),
-	method("webdav.test", false, "the server check (Test connection) with the form's values over the saved ones",
+	method("webdav.test", false, "the server check (Test connection) with the form's values over the saved ones; a bare host (https://cloud.example.com) is searched for its WebDAV folder first",
 		func(ctx context.Context, a *app.App, p TestParams) (CheckReply, error) {
-			r, err := remote(ctx, a, p.Remote)
+			next, err := formRemote(ctx, a, p, "webdav.test", true)
 			if err != nil {
 				return CheckReply{}, err
 			}
-			next, cleared, err := r.Edit(p.Settings)
-			if err != nil {
-				return CheckReply{}, err
-			}
-			if err := next.Validate(); err != nil {
-				return CheckReply{}, err
-			}
-			if cleared {
-				return CheckReply{}, errkind.New(errkind.Auth, "webdav.test", "the saved password belongs to "+origin(r.URL)+" and is never sent to another server; type the password for "+origin(next.URL))
+			var found *webdav.Discovery
+			if app.BareHost(next.URL) {
+				if found, err = a.Discover(ctx, next); err != nil {
+					return CheckReply{}, err
+				}
+				next.URL = found.URL
 			}
 			check, err := a.Check(ctx, next)
-			return CheckReply{Check: check}, err
+			return CheckReply{Check: check, Discovered: found}, err
+		}),
+	method("webdav.folders", false, "the folders inside path on the form's server, for the folder picker",
+		func(ctx context.Context, a *app.App, p FoldersParams) (FoldersReply, error) {
+			next, err := formRemote(ctx, a, p.TestParams, "webdav.folders", false)
+			if err != nil {
+				return FoldersReply{}, err
+			}
+			fs, dir, err := a.Folders(ctx, next, p.Path)
+			return FoldersReply{Folders: fs, Path: dir}, err
+		}),
+	method("webdav.mkdir", false, "creates folder path (and those above it) on the form's server",
+		func(ctx context.Context, a *app.App, p FoldersParams) (PathReply, error) {
+			next, err := formRemote(ctx, a, p.TestParams, "webdav.mkdir", false)
+			if err != nil {
+				return PathReply{}, err
+			}
+			dir, err := a.Mkdir(ctx, next, p.Path)
+			return PathReply{Path: dir}, err
+		}),
+	method("providers.list", false, "the WebDAV providers the server form offers, with their URL templates, app-password pages and limits",
+		func(context.Context, *app.App, None) (ProvidersReply, error) {
+			out := ProvidersReply{Providers: []ProviderInfo{}}
+			for _, p := range provider.All() {
+				out.Providers = append(out.Providers, ProviderInfo{Preset: p, IntervalFloor: p.IntervalFloor()})
+			}
+			return out, nil
+		}),
+	method("providers.fill", false, "the folder URL of a provider for what the user typed (host, user, region), checked so no input can leave its place in the URL",
+		func(_ context.Context, _ *app.App, p FillParams) (URLReply, error) {
+			pr, ok := provider.Get(p.ID)
+			if !ok {
+				return URLReply{}, errkind.New(errkind.Invalid, "providers.fill", "unknown provider "+quote(p.ID))
+			}
+			u, err := pr.Fill(p.Inputs)
+			if err != nil {
+				return URLReply{}, errkind.Wrap(errkind.Invalid, "providers.fill", err.Error(), err)
+			}
+			return URLReply{URL: u}, nil
 		}),
 	method("sync.now", false, "syncs one server, or every enabled one in order (alarm honours the schedule and backoff; edit and startup sync at once, but not while paused after a rejected password or before the server's Retry-After)",
 		func(ctx context.Context, a *app.App, p SyncParams) (SyncReply, error) {
@@ -443,6 +524,31 @@ var Methods = []Method{
 		func(context.Context, *app.App, None) (LimitsReply, error) {
 			return LimitsReply{Limits: limits.Table()}, nil
 		}),
+}
+
+// formRemote is the remote as the server form has it: its values over the
+// saved remote's, valid as saving requires (encryption aside unless asked:
+// the folder picker runs before a passphrase is typed), and never with a
+// password saved for another server.
+func formRemote(ctx context.Context, a *app.App, p TestParams, op string, withEncryption bool) (app.Remote, error) {
+	r, err := remote(ctx, a, p.Remote)
+	if err != nil {
+		return app.Remote{}, err
+	}
+	next, cleared, err := r.Edit(p.Settings)
+	if err != nil {
+		return app.Remote{}, err
+	}
+	if !withEncryption {
+		next.Encryption.Enabled = false
+	}
+	if err := next.Validate(); err != nil {
+		return app.Remote{}, err
+	}
+	if cleared {
+		return app.Remote{}, errkind.New(errkind.Auth, op, "the saved password belongs to "+origin(r.URL)+" and is never sent to another server; type the password for "+origin(next.URL))
+	}
+	return next, nil
 }
 
 // firstServer is settings.get's reply.
