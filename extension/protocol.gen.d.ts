@@ -570,10 +570,17 @@ interface AppRemoteStatus {
   preview?: CyclePreview | null;
   warnings?: Array<string>;
   trigger?: string;
+  progress?: AppProgress | null;
   failures?: number;
   pausedFor?: string;
   previewFor?: string;
   answered?: Array<CyclePreview | null>;
+}
+
+interface AppProgress {
+  phase: string;
+  done?: number;
+  total?: number;
 }
 
 /** The constants in protocol.gen.js. */

@@ -113,6 +113,9 @@ type App struct {
 	running, reschedule bool
 	syncing             int                      // sync operations running in this worker
 	active              string                   // the remote the running sync operation is for
+	progress            *Progress                // how far it got
+	opStart             time.Time                // when it started
+	lastProgress        time.Time                // when progress was last broadcast
 	clients             map[string]*remoteClient // by remote id
 	keys                map[string]keyEntry      // derived keys in memory, by remote id
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/davsync/davsync/internal/cycle"
 	"github.com/davsync/davsync/internal/errkind"
@@ -113,7 +114,20 @@ func (a *App) operateLocked(ctx context.Context, id string, so SyncOptions, fn f
 	a.mu.Lock()
 	a.syncing++
 	a.active = id
+	a.progress = nil
+	a.opStart = time.Now()
 	a.mu.Unlock()
+	env.Progress = func(phase string) { a.setProgress(ctx, &Progress{Phase: phase}, true) }
+	env.Client.SetProgress(func(done, total int64) {
+		a.mu.Lock()
+		p := Progress{Done: done, Total: total}
+		if a.progress != nil {
+			p.Phase = a.progress.Phase
+		}
+		a.mu.Unlock()
+		a.setProgress(ctx, &p, false)
+	})
+	defer env.Client.SetProgress(nil)
 	st.State, st.LastAttempt, st.Trigger = StateSyncing, now, trigger
 	_ = a.saveStatus(ctx, id, st)
 	a.emitStatus(ctx)
@@ -132,10 +146,37 @@ func (a *App) operateLocked(ctx context.Context, id string, so SyncOptions, fn f
 	a.mu.Lock()
 	a.syncing--
 	a.active = ""
+	a.progress = nil
 	a.mu.Unlock()
 	a.finish(ctx, r, fp, st, now, res, held, err)
 	a.migratePassphrase(ctx)
 	return res, err
+}
+
+// progressEvery spaces out the broadcasts of bytes moved; progressAfter is
+// how long a sync runs before it shows progress at all.
+const (
+	progressEvery = 250 * time.Millisecond
+	progressAfter = 300 * time.Millisecond
+)
+
+// setProgress records how far the running sync got and tells the pages:
+// at once for a new phase, at most every progressEvery for bytes.
+func (a *App) setProgress(ctx context.Context, p *Progress, phase bool) {
+	a.mu.Lock()
+	a.progress = p
+	now := time.Now()
+	// A sync that ends within a moment shows no progress: the broadcasts
+	// would cost more than they tell.
+	due := now.Sub(a.opStart) >= progressAfter &&
+		(phase || now.Sub(a.lastProgress) >= progressEvery || (p.Total > 0 && p.Done == p.Total))
+	if due {
+		a.lastProgress = now
+	}
+	a.mu.Unlock()
+	if due {
+		a.emitStatus(ctx)
+	}
 }
 
 // ready checks that remote r can sync: configured, valid (the same rules

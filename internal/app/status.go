@@ -75,6 +75,8 @@ type RemoteStatus struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// Trigger is what started the last cycle (manual, alarm, edit, ...).
 	Trigger string `json:"trigger,omitempty"`
+	// Progress is how far a running sync got (only while syncing).
+	Progress *Progress `json:"progress,omitempty"`
 
 	// Internal: consecutive failures (the backoff), the settings
 	// fingerprint a pause and a held preview belong to, and the earlier
@@ -83,6 +85,14 @@ type RemoteStatus struct {
 	PausedFor  string           `json:"pausedFor,omitempty"`
 	PreviewFor string           `json:"previewFor,omitempty"`
 	Answered   []*cycle.Preview `json:"answered,omitempty"`
+}
+
+// Progress is how far a running sync got: its phase (cycle.Phase*) and,
+// in a download or upload, the bytes moved of how many (-1 not known).
+type Progress struct {
+	Phase string `json:"phase"`
+	Done  int64  `json:"done,omitempty"`
+	Total int64  `json:"total,omitempty"`
 }
 
 // Changes is what a cycle changed on each side, per collection.
@@ -159,6 +169,14 @@ func (a *App) remoteStatus(ctx context.Context, r Remote, running bool) RemoteSt
 	}
 	if running {
 		st.State = StateSyncing
+		a.mu.Lock()
+		if p := a.progress; p != nil {
+			c := *p
+			st.Progress = &c
+		}
+		a.mu.Unlock()
+	} else {
+		st.Progress = nil
 	}
 	switch {
 	case !r.Configured():

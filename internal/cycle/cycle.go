@@ -92,6 +92,21 @@ type run struct {
 
 func (r *run) nowMs() int64 { return r.env.Now().UnixMilli() }
 
+// The phases a cycle reports (Env.Progress), in the order they happen.
+const (
+	PhaseReading    = "reading"
+	PhaseMerging    = "merging"
+	PhaseEncrypting = "encrypting"
+	PhaseWriting    = "writing"
+	PhaseVerifying  = "verifying"
+)
+
+func (r *run) phase(p string) {
+	if r.env.Progress != nil {
+		r.env.Progress(p)
+	}
+}
+
 // Run runs one sync cycle of env's remote.
 func Run(ctx context.Context, env Env, opts Options) (*Result, error) {
 	if opts.Strategy == "" {
@@ -142,6 +157,7 @@ func (r *run) cycle(ctx context.Context) error {
 	// the one request of a "nothing changed" cycle.
 	var rm *remote
 	unchanged := false
+	r.phase(PhaseReading)
 	switch {
 	case fresh:
 		rm, err = r.discover(ctx, &m)
@@ -225,6 +241,7 @@ func (r *run) cycle(ctx context.Context) error {
 		// which is only a merge, and the remote untouched.)
 		guarded := false
 		if rm == nil {
+			r.phase(PhaseReading)
 			if rm, err = r.read(ctx, m.File); err != nil {
 				return err
 			}
@@ -281,6 +298,7 @@ func (r *run) cycle(ctx context.Context) error {
 			// against it that write would no longer be reported, and
 			// tombstones would look older than they are and be dropped early
 			// (bringing deleted records back on a device that missed them).
+			r.phase(PhaseMerging)
 			mres, err = merge.Merge(doc, remoteDoc, merge.Options{
 				Strategy: opts.Strategy, Base: base, Now: r.nowMs(), TombstoneHorizon: opts.Horizon,
 			})
@@ -676,6 +694,9 @@ func (r *run) write(ctx context.Context, m *marker, doc *backup.Document, ifMatc
 		}
 		key = k
 	}
+	if opts.Encrypt {
+		r.phase(PhaseEncrypting)
+	}
 	body, err := envelope.Wrap(out.Marshal(), opts.Compress, key)
 	if err != nil {
 		return nil, err
@@ -701,6 +722,7 @@ func (r *run) write(ctx context.Context, m *marker, doc *backup.Document, ifMatc
 		// below and the state-based argument above keep this safe.
 		cond = webdav.PutCondition{}
 	}
+	r.phase(PhaseWriting)
 	pr, err := cl.Put(ctx, m.File, body, cond)
 	if errors.Is(err, errkind.FolderMissing) && !exists {
 		// First write to this folder: create it, and the snapshots folder
@@ -721,12 +743,13 @@ func (r *run) write(ctx context.Context, m *marker, doc *backup.Document, ifMatc
 	if !exists && env.Layout.Dir != "" {
 		// A new sync file's folder explains itself to whoever opens it in
 		// the provider's web page (best effort: never replaces a README
-		// that is there; a folder the user gave, the account root or a file URL's,
+		// that is there; the account's root, or the folder of a file URL,
 		// is not davsync's to explain).
 		_, _ = cl.Put(ctx, env.Layout.Path(layout.ReadmeName), []byte(layout.ReadmeText), webdav.PutCondition{IfNoneMatchAny: true, ContentType: "text/plain; charset=utf-8"})
 	}
 	h := sha(body)
 	w := &written{hash: h, size: int64(len(body)), encrypted: opts.Encrypt}
+	r.phase(PhaseVerifying)
 	// Confirm the write landed. When the PUT answered with an ETag, a
 	// PROPFIND Depth 0 is enough: the file must now carry exactly that ETag
 	// (not the one we replaced) and our size. That catches a write the

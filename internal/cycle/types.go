@@ -33,6 +33,9 @@ type Env struct {
 	Log ConflictLog
 	// Now is the wall clock (record timestamps come from Store's clock).
 	Now func() time.Time
+	// Progress, when set, is told each phase the cycle enters (the Phase
+	// constants); the client's SetProgress tells the bytes within one.
+	Progress func(phase string)
 	// Hooks are test seams.
 	Hooks Hooks
 }

@@ -34,6 +34,15 @@ type Client struct {
 	digestWorked bool
 	traits       Traits // what is known about the server (WithTraits, learn)
 	count        Count  // traffic since the last ResetCount
+	progress     func(done, total int64)
+}
+
+// SetProgress makes every GET and PUT report its body's bytes to f (nil
+// stops it): a long download or upload shows how far it got.
+func (c *Client) SetProgress(f func(done, total int64)) {
+	c.mu.Lock()
+	c.progress = f
+	c.mu.Unlock()
 }
 
 // Count is a client's traffic: requests sent and body bytes up and down.
@@ -398,8 +407,12 @@ func (c *Client) send(ctx context.Context, op, method, u string, hdr map[string]
 		c.mu.Lock()
 		c.count.Requests++
 		c.count.BytesUp += int64(len(body))
+		progress := c.progress
 		c.mu.Unlock()
-		resp, err := c.t.RoundTrip(ctx, &Request{Method: method, URL: u, Header: h, Body: body, Timeout: c.cfg.timeout, MaxBody: maxBody})
+		if method != "GET" && method != "PUT" {
+			progress = nil
+		}
+		resp, err := c.t.RoundTrip(ctx, &Request{Method: method, URL: u, Header: h, Body: body, Timeout: c.cfg.timeout, MaxBody: maxBody, Progress: progress})
 		if err != nil {
 			return nil, c.transportError(ctx, op, err)
 		}

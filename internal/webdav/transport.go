@@ -38,6 +38,11 @@ type Request struct {
 	// MaxBody is the most answer body bytes the caller accepts (see
 	// internal/limits); 0 means limits.Reply.
 	MaxBody int64
+	// Progress, when set, is told how many body bytes have moved: the
+	// request's while it is sent (where the platform can see that) and the
+	// answer's while it arrives; total is -1 when not known. It must not
+	// block.
+	Progress func(done, total int64)
 }
 
 // Response is one HTTP answer.

@@ -147,7 +147,11 @@ func (t *Transport) RoundTrip(ctx context.Context, req *webdav.Request) (*webdav
 	if max <= 0 {
 		max = limits.Reply
 	}
-	body, err := readBody(ctx, resp, out.Header, max, func() { _, _ = ctl.Call("abort") })
+	var progress func(done, total int64)
+	if req.Method == "GET" {
+		progress = req.Progress
+	}
+	body, err := readBody(ctx, resp, out.Header, max, progress, func() { _, _ = ctl.Call("abort") })
 	if err != nil {
 		if errkind.Of(err) == errkind.TooLarge {
 			return nil, errkind.Wrap(errkind.TooLarge, op, errkind.Message(err), err)
@@ -165,7 +169,10 @@ func (t *Transport) RoundTrip(ctx context.Context, req *webdav.Request) (*webdav
 // Content-Encoding the browser undoes, which could expand without bound) it
 // is read from the stream piece by piece and the request is aborted as soon
 // as it passes max, so an endless or inflating body costs at most max bytes.
-func readBody(ctx context.Context, resp safejs.Value, h map[string]string, max int64, abort func()) ([]byte, error) {
+//
+// With progress set, a body of more than a megabyte is read from the
+// stream too, reporting each piece, so a long download shows how far it got.
+func readBody(ctx context.Context, resp safejs.Value, h map[string]string, max int64, progress func(done, total int64), abort func()) ([]byte, error) {
 	tooLarge := func() error {
 		abort()
 		return errkind.New(errkind.TooLarge, "", "the server's answer is larger than "+strconv.FormatInt(max>>10, 10)+" KiB, the most davsync reads for this request; it stopped reading")
@@ -179,7 +186,11 @@ func readBody(ctx context.Context, resp safejs.Value, h map[string]string, max i
 	if err != nil {
 		return nil, err
 	}
-	if known || stream.IsNull() || stream.IsUndefined() {
+	total := int64(-1)
+	if known {
+		total = declared
+	}
+	if (known && (progress == nil || declared < 1<<20)) || stream.IsNull() || stream.IsUndefined() {
 		bp, err := resp.Call("arrayBuffer")
 		if err != nil {
 			return nil, err
@@ -231,6 +242,9 @@ func readBody(ctx context.Context, resp safejs.Value, h map[string]string, max i
 		out = append(out, make([]byte, n)...)
 		if _, err := safejs.CopyBytesToGo(out[start:], v); err != nil {
 			return nil, err
+		}
+		if progress != nil {
+			progress(int64(len(out)), total)
 		}
 	}
 }

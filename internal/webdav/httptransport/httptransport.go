@@ -58,6 +58,9 @@ func (t *Transport) RoundTrip(ctx context.Context, r *webdav.Request) (*webdav.R
 	var body io.Reader = http.NoBody
 	if len(r.Body) > 0 {
 		body = bytes.NewReader(r.Body)
+		if r.Progress != nil {
+			body = &counting{r: body, total: int64(len(r.Body)), f: r.Progress}
+		}
 	}
 	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, body)
 	if err != nil {
@@ -87,7 +90,11 @@ func (t *Transport) RoundTrip(ctx context.Context, r *webdav.Request) (*webdav.R
 	if resp.ContentLength > max {
 		return nil, tooLarge(max)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	var in io.Reader = resp.Body
+	if r.Progress != nil && r.Method == "GET" {
+		in = &counting{r: in, total: resp.ContentLength, f: r.Progress}
+	}
+	data, err := io.ReadAll(io.LimitReader(in, max+1))
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -116,6 +123,23 @@ func classify(err error) error {
 		return errkind.Wrap(errkind.Canceled, "", "canceled", err)
 	}
 	return errkind.Wrap(errkind.Network, "", err.Error(), err)
+}
+
+// counting reports the bytes read through it.
+type counting struct {
+	r     io.Reader
+	done  int64
+	total int64
+	f     func(done, total int64)
+}
+
+func (c *counting) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 {
+		c.done += int64(n)
+		c.f(c.done, c.total)
+	}
+	return n, err
 }
 
 func tooLarge(max int64) error {
