@@ -589,5 +589,6 @@ interface DavsyncProtocol {
   edits: Array<keyof DavsyncMethods>;
   kinds: Array<DavsyncKind>;
   limits: Record<string, number>;
+  languages: Array<{code: string; name: string; bcp47: string}>;
 }
 declare const DAVSYNC_PROTOCOL: DavsyncProtocol;

@@ -41,6 +41,63 @@ self.DAVSYNC_PROTOCOL = Object.freeze(/** @type {DavsyncProtocol} */ ({
     "storage",
     "insecure_transport"
   ],
+  "languages": [
+    {
+      "code": "en",
+      "name": "English",
+      "bcp47": "en"
+    },
+    {
+      "code": "zh_CN",
+      "name": "简体中文",
+      "bcp47": "zh-CN"
+    },
+    {
+      "code": "zh_TW",
+      "name": "繁體中文",
+      "bcp47": "zh-TW"
+    },
+    {
+      "code": "ja",
+      "name": "日本語",
+      "bcp47": "ja"
+    },
+    {
+      "code": "ko",
+      "name": "한국어",
+      "bcp47": "ko"
+    },
+    {
+      "code": "de",
+      "name": "Deutsch",
+      "bcp47": "de"
+    },
+    {
+      "code": "fr",
+      "name": "Français",
+      "bcp47": "fr"
+    },
+    {
+      "code": "es_419",
+      "name": "Español (Latinoamérica)",
+      "bcp47": "es-419"
+    },
+    {
+      "code": "pt_BR",
+      "name": "Português (Brasil)",
+      "bcp47": "pt-BR"
+    },
+    {
+      "code": "ru",
+      "name": "Русский",
+      "bcp47": "ru"
+    },
+    {
+      "code": "vi",
+      "name": "Tiếng Việt",
+      "bcp47": "vi"
+    }
+  ],
   "limits": {
     "depth": 512,
     "document": 67108864,

@@ -178,6 +178,15 @@ async function remove(btn, a) {
 $('search').addEventListener('input', render);
 
 // ---- preferences -------------------------------------------------------------
+// Every shipped language, each in its own name (Go's internal/languages).
+for (const l of DAVSYNC_PROTOCOL.languages) {
+  const o = document.createElement('option');
+  o.value = l.code;
+  o.textContent = l.name;
+  o.lang = l.bcp47;
+  $('language').append(o);
+}
+
 let prefs = {};
 async function loadPrefs() {
   try {

@@ -105,10 +105,11 @@ const davsync = (() => {
     try { localStorage.setItem('davsync.theme', theme || 'system'); } catch (e) { /* private mode */ }
   }
 
-  // The languages the extension ships (its _locales folders). A synced
-  // preference is data from another device or an import: anything else is
-  // ignored, never turned into a path to fetch.
-  const LANGUAGES = ['en', 'zh_CN'];
+  // The languages the extension ships (Go's internal/languages, through the
+  // protocol's constants). A synced preference is data from another device
+  // or an import: anything else is ignored, never turned into a path to
+  // fetch.
+  const LANGUAGES = DAVSYNC_PROTOCOL.languages.map((l) => l.code);
 
   async function applyLanguage(lang) {
     if (!LANGUAGES.includes(lang)) lang = 'auto';

@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/languages"
 	"github.com/davsync/davsync/internal/limits"
 	"github.com/davsync/davsync/internal/protocol"
 )
@@ -171,7 +172,7 @@ func types() []byte {
 		g.fields(t)
 		g.out.WriteString("}\n\n")
 	}
-	g.out.WriteString("/** The constants in protocol.gen.js. */\ninterface DavsyncProtocol {\n  methods: Array<keyof DavsyncMethods>;\n  edits: Array<keyof DavsyncMethods>;\n  kinds: Array<DavsyncKind>;\n  limits: Record<string, number>;\n}\ndeclare const DAVSYNC_PROTOCOL: DavsyncProtocol;\n")
+	g.out.WriteString("/** The constants in protocol.gen.js. */\ninterface DavsyncProtocol {\n  methods: Array<keyof DavsyncMethods>;\n  edits: Array<keyof DavsyncMethods>;\n  kinds: Array<DavsyncKind>;\n  limits: Record<string, number>;\n  languages: Array<{code: string; name: string; bcp47: string}>;\n}\ndeclare const DAVSYNC_PROTOCOL: DavsyncProtocol;\n")
 	return g.out.Bytes()
 }
 
@@ -189,7 +190,7 @@ func constants() []byte {
 	for _, k := range errkind.Kinds {
 		kinds = append(kinds, string(k.Kind))
 	}
-	body := map[string]any{"methods": methods, "edits": edits, "kinds": kinds, "limits": limits.Table()}
+	body := map[string]any{"methods": methods, "edits": edits, "kinds": kinds, "limits": limits.Table(), "languages": languages.All}
 	b, err := json.MarshalIndent(body, "", "  ")
 	if err != nil {
 		panic(err)
