@@ -19,7 +19,7 @@ BENCH_TARGETS :=
 all: build
 
 ## build: the wasm module and the unpacked extension in dist/extension/
-build: extension
+build: extension cli
 
 wasm: $(DIST)/davsync.wasm
 

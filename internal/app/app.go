@@ -67,6 +67,10 @@ type Config struct {
 	Tuning Tuning
 	// Hooks are passed to every cycle (tests act inside one).
 	Hooks cycle.Hooks
+	// Secrets, when set, supplies each remote's password and passphrase at
+	// run time, and they are never stored: the command-line tool reads them
+	// from the environment on every run, so its state directory holds none.
+	Secrets func(id string) (password, passphrase string)
 }
 
 // Tuning is the cycle's fixed policy, adjustable for tests.

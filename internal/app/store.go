@@ -52,6 +52,9 @@ func (a *App) Settings(ctx context.Context) (Settings, error) {
 	}
 	for i := range s.Remotes {
 		r := &s.Remotes[i]
+		if a.cfg.Secrets != nil {
+			r.Password, r.Encryption.Passphrase = a.cfg.Secrets(r.ID)
+		}
 		// A passphrase on disk was written by davsync 0.1 (remembered); it
 		// is used until migratePassphrase has a derived key in its place.
 		if serr == nil {
@@ -105,6 +108,9 @@ func (a *App) saveSettings(ctx context.Context, s, old Settings) error {
 		}
 		r.Encryption.Passphrase, r.Encryption.PassphraseSet = "", false
 		r.PasswordSet, r.Insecure, r.AllowInsecure = false, false, false
+		if a.cfg.Secrets != nil {
+			r.Password = ""
+		}
 		persist.Remotes[i] = r
 	}
 	if len(dropSession) > 0 {

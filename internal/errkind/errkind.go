@@ -49,44 +49,67 @@ const (
 	InsecureTransport   Kind = "insecure_transport"   // http:// to another machine without the user's explicit choice
 )
 
-// Kinds lists every kind with what it means, in the order the protocol
-// documents them (the generator of extension/PROTOCOL.md reads it, and a
-// test checks every kind has a translated name and fix in the pages).
+// Kinds lists every kind: what it means (for the protocol's documentation)
+// and, in English, the short name and the fix the extension shows for it
+// (its locales translate them; the command-line tool prints them). The
+// generator of extension/PROTOCOL.md reads it, and a test checks the
+// English locale says the same.
 var Kinds = []struct {
-	Kind Kind
-	Doc  string
+	Kind       Kind
+	Doc        string
+	Title, Fix string
 }{
-	{Unknown, "a bug or an unclassified failure"},
-	{Invalid, "a bad argument or setting"},
-	{Auth, "the server rejected the credentials"},
-	{Forbidden, "credentials accepted, access refused"},
-	{NotFound, "the file or folder does not exist"},
-	{FolderMissing, "the parent folder of a write does not exist"},
-	{Precondition, "someone else wrote (If-Match failed)"},
-	{Locked, "423: locked by another program"},
-	{InsufficientStorage, "507: the server or quota is full"},
-	{TooLarge, "413, or input above a limit"},
-	{RateLimited, "429 or 503 with Retry-After"},
-	{Server, "5xx"},
-	{Redirected, "3xx: fix the URL"},
-	{Network, "connection refused, reset, DNS, dropped"},
-	{Timeout, "no answer in time"},
-	{BadResponse, "not WebDAV (an HTML login page, broken XML)"},
-	{Unsupported, "the server lacks a method davsync needs"},
-	{BadDocument, "not a valid backup"},
-	{NewerVersion, "a backup from a newer davsync"},
-	{Decrypt, "wrong passphrase or a damaged encrypted file"},
-	{PassphraseNeeded, "the file is encrypted and no passphrase is at hand"},
-	{NeedsConfirmation, "a question held the operation (the preview is in the status and error.detail)"},
-	{NotConfigured, "no server set up yet"},
-	{Busy, "another operation runs"},
-	{Canceled, "the caller gave up"},
-	{Storage, "the browser's storage failed"},
-	{InsecureTransport, "an http:// URL to another machine without the user's explicit choice"},
+	{Unknown, "a bug or an unclassified failure", "Something went wrong", "Try again; if it keeps happening, reload the extension."},
+	{Invalid, "a bad argument or setting", "Invalid input", "Check the value you entered."},
+	{Auth, "the server rejected the credentials", "Sign-in failed", "Check the user name and password in the settings (an account with two-factor login may need an app password)."},
+	{Forbidden, "credentials accepted, access refused", "Access refused", "This account may not use that folder: pick another folder or ask the server's administrator."},
+	{NotFound, "the file or folder does not exist", "Not found", "Check the server address in the settings."},
+	{FolderMissing, "the parent folder of a write does not exist", "Folder missing", "Create the folder on the server or correct the address; Test connection creates it."},
+	{Precondition, "someone else wrote (If-Match failed)", "Changed by another device", "Another device wrote at the same moment; sync again."},
+	{Locked, "423: locked by another program", "Locked on the server", "Wait until the other program finishes, or remove the lock on the server."},
+	{InsufficientStorage, "507: the server or quota is full", "Server storage full", "Free space on the server or raise the account's quota."},
+	{TooLarge, "413, or input above a limit", "Too large", "Use a smaller file, or raise the server's upload limit."},
+	{RateLimited, "429 or 503 with Retry-After", "Server asks to slow down", "davsync tries again by itself at the time given below."},
+	{Server, "5xx", "Server error", "The server had a problem; davsync tries again later. If it persists, check the server's logs."},
+	{Redirected, "3xx: fix the URL", "Address redirected", "Change the server address in the settings to the one given below."},
+	{Network, "connection refused, reset, DNS, dropped", "Cannot reach the server", "Check the address and your connection; davsync tries again later."},
+	{Timeout, "no answer in time", "Server did not answer in time", "The server is slow or out of reach; davsync tries again later."},
+	{BadResponse, "not WebDAV (an HTML login page, broken XML)", "Not a WebDAV answer", "The address seems to lead to a web page, not a WebDAV folder: check it (on Nextcloud it ends in /remote.php/dav/files/<user>/)."},
+	{Unsupported, "the server lacks a method davsync needs", "Server lacks a feature", "The server lacks a WebDAV feature davsync needs; try another folder or server."},
+	{BadDocument, "not a valid backup", "Invalid backup file", "Pick another file; nothing was changed."},
+	{NewerVersion, "a backup from a newer davsync", "Backup from a newer davsync", "Update davsync on this device; nothing was changed."},
+	{Decrypt, "wrong passphrase or a damaged encrypted file", "Wrong passphrase", "Enter the passphrase used on the other device; nothing was changed."},
+	{PassphraseNeeded, "the file is encrypted and no passphrase is at hand", "Passphrase needed", "Enter the passphrase in the encryption settings."},
+	{NeedsConfirmation, "a question held the operation (the preview is in the status and error.detail)", "Large change waits for your confirmation", "Look at the preview, then confirm the sync or undo the change."},
+	{NotConfigured, "no server set up yet", "No server set up", "Enter your WebDAV server in the settings."},
+	{Busy, "another operation runs", "A sync is already running", "Wait for the running sync to finish."},
+	{Canceled, "the caller gave up", "Canceled", "Start it again when you are ready."},
+	{Storage, "the browser's storage failed", "Browser storage failed", "The browser could not save davsync's data; free disk space and reload the extension."},
+	{InsecureTransport, "an http:// URL to another machine without the user's explicit choice", "Unencrypted connection", "Use an https:// address, or allow the unencrypted connection to this server in the settings if the network between you is yours."},
 }
 
 // Error implements error so that a Kind can be the target of errors.Is.
 func (k Kind) Error() string { return string(k) }
+
+// Title is the kind's short name in English ("Sign-in failed").
+func (k Kind) Title() string {
+	for _, x := range Kinds {
+		if x.Kind == k {
+			return x.Title
+		}
+	}
+	return string(k)
+}
+
+// Fix says in English what the user can do about a failure of this kind.
+func (k Kind) Fix() string {
+	for _, x := range Kinds {
+		if x.Kind == k {
+			return x.Fix
+		}
+	}
+	return ""
+}
 
 // Error is a failure with a kind, the operation it happened in, and a message
 // that tells the user what happened and what to do. Msg must never contain a

@@ -7,7 +7,11 @@
 # stack (encoding/json, encoding/xml, gzip, AES-GCM, gjson) measures 6.4 MB
 # raw, 1.7 MB gzip, so the budget sits just above what it holds today and
 # any growth has to be argued for here.
-WASM_BUDGET_BYTES ?= 7000000
+# Raised to 7.2 MB for several servers, provider presets, discovery and the
+# folder picker, the typed protocol table and the hostile-server limits
+# (7.02 MB raw, 1.87 MB gzip measured); the gzip size, what a download of
+# the package costs, grew 10%.
+WASM_BUDGET_BYTES ?= 7200000
 CHROMIUM ?= /usr/bin/chromium
 
 TEST_SUITES   += test-extension test-browser

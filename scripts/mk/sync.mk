@@ -1,7 +1,7 @@
 # sync.mk: the local store and the sync cycle (owner: sync).
 # Included by the Makefile; uses its GO and WASMPATH variables.
 #
-# test-go and test-wasm already run internal/local and internal/sync: the
+# test-go and test-wasm already run internal/local, internal/cycle and internal/app: the
 # unit tests, 1000 randomized multi-device schedules (60 under wasm/-short)
 # and the fault + concurrency suites through scripts/faultproxy against
 # golang.org/x/net/webdav in-process (with and without precondition support).
@@ -15,19 +15,19 @@ SOAK_SCHEDULES ?= 20000
 
 .PHONY: test-sync test-sync-servers soak bench-sync
 
-## test-sync: internal/local and internal/sync, natively and under wasm
+## test-sync: internal/local, internal/cycle and internal/app, natively and under wasm
 test-sync:
-	$(GO) test -count=1 ./internal/local/... ./internal/sync/...
-	GOOS=js GOARCH=wasm $(WASMPATH) $(GO) test -count=1 -short ./internal/local/... ./internal/sync/...
+	$(GO) test -count=1 ./internal/local/... ./internal/cycle/... ./internal/app/...
+	GOOS=js GOARCH=wasm $(WASMPATH) $(GO) test -count=1 -short ./internal/local/... ./internal/cycle/... ./internal/app/...
 
 ## test-sync-servers: every fault kind through the fault proxy against Apache and nginx
 test-sync-servers: servers-install
 	DAVSYNC_SYNC_LISTED_ONLY=1 scripts/servers/with-server.sh apache,nginx \
-		$(GO) test -count=1 -timeout 20m -parallel 8 -run 'RealServer' ./internal/sync/
+		$(GO) test -count=1 -timeout 20m -parallel 8 -run 'RealServer' ./internal/app/
 
 ## soak: many more randomized multi-device schedules (SOAK_SCHEDULES, new seeds each run)
 soak:
-	$(GO) test -count=1 -timeout 120m -run 'Randomized' ./internal/sync/ \
+	$(GO) test -count=1 -timeout 120m -run 'Randomized' ./internal/app/ \
 		-args -schedules $(SOAK_SCHEDULES) -userops $(SOAK_SCHEDULES) -seedbase $$(date +%s)
 
 ## bench-sync: requests and bytes per cycle (nothing/local/remote/both changed) and 10k-account cycle times,
@@ -35,6 +35,6 @@ soak:
 bench-sync: servers-install
 	@mkdir -p .run
 	@scripts/servers/with-server.sh apache,nginx \
-		$(GO) test -count=1 -timeout 20m -run 'TestBenchTable' -v ./internal/sync/ -args -benchtable \
+		$(GO) test -count=1 -timeout 20m -run 'TestBenchTable' -v ./internal/app/ -args -benchtable \
 		>.run/bench-sync.log 2>&1; status=$$?; grep -v '^=== \|^    [ab]: ' .run/bench-sync.log; exit $$status
-	$(GO) test -count=1 -run '^$$' -bench 'Cycle10k' -benchtime 10x ./internal/sync/
+	$(GO) test -count=1 -run '^$$' -bench 'Cycle10k' -benchtime 10x ./internal/app/
