@@ -10,10 +10,10 @@ import (
 // control serves the control API, for test harnesses that are not Go
 // (browser tests) or run the proxy as a separate process:
 //
-//	GET    /_faultproxy/stats        the Stats as JSON
+//	GET    /_faultproxy/stats        the Stats as JSON (counters and the per-request log)
 //	GET    /_faultproxy/received     the Received requests as a JSON array
 //	GET    /_faultproxy/received.txt ReceivedBytes (text/plain)
-//	POST   /_faultproxy/reset        zero the counters, forget the received requests
+//	POST   /_faultproxy/reset        zero the counters, empty the log, forget the received requests
 //	POST   /_faultproxy/rules        add a rule (JSON object) or rules (array); answers {"ids":[...]}
 //	DELETE /_faultproxy/rules        remove every rule
 //	DELETE /_faultproxy/rules/ID     remove one rule

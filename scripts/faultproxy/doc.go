@@ -4,7 +4,8 @@
 // answers 5xx/429/507/423 with Retry-After, delays or trickles, truncates
 // bodies, drops writes while answering 2xx, strips, fakes or weakens ETags
 // (headers and getetag properties in multistatus bodies) and redirects.
-// It counts requests and body bytes per method.
+// It counts requests and body bytes per method, and logs every request
+// (method, path, status, body bytes each way, duration; Stats.Log).
 //
 // It also plays a hostile server or a man in the middle, so tests can show
 // that a client does not trust the server: Replace hands out a document of
@@ -44,5 +45,8 @@
 //
 // The same proxy runs as a program (cmd/faultproxy) with a small control API
 // under ControlPrefix for harnesses that are not written in Go (rules as
-// JSON, GET .../stats and .../received).
+// JSON, GET .../stats and .../received). With no rules it is a faithful
+// counting relay: the browser cycle bench (tests/browser/cyclebench.js,
+// `make bench-cycle`) runs it between the extension and real servers and
+// takes requests, bytes and the request list of each cycle from its stats.
 package faultproxy

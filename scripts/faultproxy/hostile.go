@@ -100,6 +100,7 @@ func (p *Proxy) endless(w http.ResponseWriter, r *http.Request, t *Rule) {
 	if buf.Flush() != nil || r.Method == http.MethodHead {
 		return
 	}
+	noteHijacked(w, status, 0)
 
 	var next func() []byte
 	if multi {
@@ -131,6 +132,7 @@ func (p *Proxy) endless(w http.ResponseWriter, r *http.Request, t *Rule) {
 		}
 		n, err := conn.Write(frame)
 		sent := int64(min(max(n-head, 0), len(piece)))
+		noteHijacked(w, status, sent)
 		p.mu.Lock()
 		p.stats.EndlessBytes += sent
 		if ms := p.stats.ByMethod[r.Method]; ms != nil {

@@ -35,6 +35,8 @@ type Proxy struct {
 	stats    Stats
 	fakes    int // counter for unique fake ETags
 	received []Received
+	logGen   int                   // bumped by Reset, so a request in flight does not log into the next run
+	logZero  time.Time             // Start or the last Reset: LogEntry.AtMs counts from here
 	recvBody int                   // body bytes held in received
 	open     int                   // Endless streams running
 	conns    map[net.Conn]struct{} // hijacked connections still in use
@@ -55,6 +57,12 @@ type Stats struct {
 	// EndlessOpen is the number of Endless streams still writing; it drops
 	// when a stream's client has gone away and the proxy has noticed.
 	EndlessOpen int `json:"endless_open"`
+	// Log lists every request in arrival order (control requests excepted):
+	// method, path, status, body bytes each way, duration. A request still
+	// running shows status 0 and duration 0. At most LogMax entries;
+	// LogDropped counts the rest.
+	Log        []LogEntry `json:"log"`
+	LogDropped int        `json:"log_dropped,omitempty"`
 }
 
 // MethodStats are the counts for one method. Bytes are message bodies:
@@ -98,6 +106,7 @@ func Start(target, addr string) (*Proxy, error) {
 			IdleConnTimeout:     30 * time.Second,
 		},
 		rng:     rand.New(rand.NewPCG(1, 2)),
+		logZero: time.Now(),
 		conns:   map[net.Conn]struct{}{},
 		closing: make(chan struct{}),
 	}
@@ -202,7 +211,8 @@ func (p *Proxy) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := Stats{Requests: p.stats.Requests, Forwarded: p.stats.Forwarded, ByMethod: map[string]*MethodStats{}, Faults: map[Kind]int{},
-		EndlessBytes: p.stats.EndlessBytes, EndlessOpen: p.open}
+		EndlessBytes: p.stats.EndlessBytes, EndlessOpen: p.open,
+		Log: append([]LogEntry{}, p.stats.Log...), LogDropped: p.stats.LogDropped}
 	for m, ms := range p.stats.ByMethod {
 		c := *ms
 		s.ByMethod[m] = &c
@@ -221,12 +231,14 @@ func (s Stats) Method(m string) MethodStats {
 	return MethodStats{}
 }
 
-// Reset zeroes the counters and forgets the received requests (the rules
-// stay).
+// Reset zeroes the counters, empties the log and forgets the received
+// requests (the rules stay).
 func (p *Proxy) Reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.stats = newStats()
+	p.logGen++
+	p.logZero = time.Now()
 	p.received = nil
 	p.recvBody = 0
 }
@@ -302,12 +314,17 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.control(w, r)
 		return
 	}
+	start := time.Now()
 	body, err := io.ReadAll(r.Body)
 	p.receive(r, body)
 	if err != nil {
 		// The client went away mid-upload; there is nobody to answer.
 		return
 	}
+	lw := &logWriter{ResponseWriter: w}
+	w = lw
+	li, gen := p.logBegin(r.Method, r.URL.Path, int64(len(body)), start)
+	defer p.logEnd(li, gen, lw, start)
 	pl := p.decide(r.Method, r.URL.Path, int64(len(body)))
 
 	if pl.delay > 0 && !sleep(r.Context(), pl.delay) {
@@ -547,6 +564,7 @@ func (p *Proxy) writeByHand(w http.ResponseWriter, method string, status int, h 
 	_, _ = buf.Write(body)
 	if buf.Flush() == nil {
 		p.countDown(method, int64(len(body)))
+		noteHijacked(w, status, int64(len(body)))
 	}
 }
 

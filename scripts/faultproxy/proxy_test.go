@@ -929,3 +929,77 @@ func TestAbsurdRetryAfterPassesThrough(t *testing.T) {
 		t.Fatalf("injected Retry-After: %d %q", r.status, r.header.Get("Retry-After"))
 	}
 }
+
+func TestRequestLog(t *testing.T) {
+	b, p := setup(t)
+	b.put("/doc.json", []byte("0123456789"))
+	p.MustAdd(Rule{Method: "GET", Path: "/doc.json", Nth: 2, Fault: Delay, Delay: 30 * time.Millisecond})
+	p.MustAdd(Rule{Method: "DELETE", Fault: ResetBefore})
+	p.MustAdd(Rule{Method: "PUT", Path: "/dropped", Fault: DropWrite, Status: 201, ETag: `"x"`, RawHeader: true})
+	do(t, "GET", p.URL()+"/doc.json", nil)
+	do(t, "GET", p.URL()+"/doc.json", nil, "If-None-Match", `"v1"`) // delayed, then 304
+	do(t, "PUT", p.URL()+"/doc.json", []byte("abc"))
+	do(t, "PROPFIND", p.URL()+"/doc.json", nil, "Depth", "0")
+	do(t, "GET", p.URL()+"/missing", nil)
+	do(t, "DELETE", p.URL()+"/doc.json", nil)         // reset: no status
+	do(t, "PUT", p.URL()+"/dropped", []byte("12345")) // answered by hand on the hijacked connection
+	do(t, "GET", p.URL()+ControlPrefix+"stats", nil)  // control requests are not logged
+
+	st := p.Stats()
+	want := []struct {
+		method, path string
+		status       int
+		up           int64
+	}{
+		{"GET", "/doc.json", 200, 0}, {"GET", "/doc.json", 304, 0}, {"PUT", "/doc.json", 204, 3},
+		{"PROPFIND", "/doc.json", 207, 0}, {"GET", "/missing", 404, 0}, {"DELETE", "/doc.json", 0, 0},
+		{"PUT", "/dropped", 201, 5},
+	}
+	if len(st.Log) != len(want) || st.Requests != len(want) {
+		t.Fatalf("log has %d entries, %d requests: %+v", len(st.Log), st.Requests, st.Log)
+	}
+	var down int64
+	for i, w := range want {
+		e := st.Log[i]
+		if e.Method != w.method || e.Path != w.path || e.Status != w.status || e.BytesUp != w.up || e.DurationMs <= 0 {
+			t.Errorf("entry %d: %+v, want %+v", i, e, w)
+		}
+		down += e.BytesDown
+	}
+	if st.Log[0].BytesDown != 10 || st.Log[1].BytesDown != 0 || st.Log[3].BytesDown == 0 || st.Log[6].BytesDown != 0 {
+		t.Errorf("bytes down: %+v", st.Log)
+	}
+	if st.Log[1].DurationMs < 30 {
+		t.Errorf("the delayed GET took %v ms", st.Log[1].DurationMs)
+	}
+	for i := 1; i < len(st.Log); i++ {
+		if st.Log[i].AtMs < st.Log[i-1].AtMs+st.Log[i-1].DurationMs {
+			t.Errorf("entry %d arrived at %v ms, before %d ended", i, st.Log[i].AtMs, i-1)
+		}
+	}
+	// The log adds up to the per-method counters.
+	var total int64
+	for _, ms := range st.ByMethod {
+		total += ms.BytesDown
+	}
+	if total != down {
+		t.Errorf("log bytes down %d, counters %d", down, total)
+	}
+
+	// The control API carries it; reset empties it.
+	r := do(t, "GET", p.URL()+ControlPrefix+"stats", nil)
+	var viaAPI Stats
+	if err := json.Unmarshal(r.body, &viaAPI); err != nil || len(viaAPI.Log) != len(want) || viaAPI.Log[2] != st.Log[2] ||
+		!bytes.Contains(r.body, []byte(`"log":[{"method":"GET","path":"/doc.json","status":200,"bytes_up":0,"bytes_down":10,"at_ms":`)) {
+		t.Fatalf("%v %.400s", err, r.body)
+	}
+	do(t, "POST", p.URL()+ControlPrefix+"reset", nil)
+	if st := p.Stats(); len(st.Log) != 0 || st.LogDropped != 0 {
+		t.Fatalf("reset kept the log: %+v", st.Log)
+	}
+	time.Sleep(5 * time.Millisecond)
+	do(t, "GET", p.URL()+"/doc.json", nil)
+	if st := p.Stats(); len(st.Log) != 1 || st.Log[0].Status != 200 || st.Log[0].AtMs < 5 {
+		t.Fatalf("after reset: %+v", st.Log)
+	}
+}

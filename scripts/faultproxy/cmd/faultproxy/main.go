@@ -17,6 +17,12 @@
 // {"fault":"challenge","challenge":"Basic realm=\"x\""},
 // {"method":"PROPFIND","fault":"endless"} or
 // {"fault":"fake-etag","etag":"x\r\nX-Injected: 1","raw_header":true}.
+//
+// Started without rules it doubles as the counting relay of the browser
+// cycle bench (tests/browser/cyclebench.js, `make bench-cycle`): the bench
+// resets it (POST /_faultproxy/reset) before a cycle and reads requests,
+// body bytes and the per-request log (method, path, status, bytes,
+// duration) from GET /_faultproxy/stats after it.
 package main
 
 import (
