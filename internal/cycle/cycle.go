@@ -88,6 +88,9 @@ type run struct {
 	// serverAhead: the cycle saw a server Date this far ahead of the
 	// device clock (observeServer).
 	serverAhead time.Duration
+	// folderMissing: discover's listing found no sync folder, so the first
+	// write creates it before its PUT.
+	folderMissing bool
 }
 
 func (r *run) nowMs() int64 { return r.env.Now().UnixMilli() }
@@ -437,6 +440,18 @@ type raceError struct{ remote *remote }
 
 func (e *raceError) Error() string { return "the sync file changed while it was being written" }
 
+// preconditionHeld reports whether a successful conditional write proves
+// that it replaced the version the cycle merged (see write).
+func (r *run) preconditionHeld(tr webdav.Traits, exists bool, ifMatch string) bool {
+	if tr.PropfindETag != webdav.Yes || tr.SecondETags {
+		return false
+	}
+	if !exists {
+		return tr.IfNoneMatch == webdav.Yes
+	}
+	return ifMatch != "" && tr.IfMatch == webdav.Yes
+}
+
 func isRace(err error) bool {
 	var re *raceError
 	return errors.As(err, &re)
@@ -444,10 +459,34 @@ func isRace(err error) bool {
 
 // discover finds the remote file on a first sync: the configured name, or
 // the other compression variant if only that one exists (so devices with
-// different compression settings share one file).
+// different compression settings share one file). In davsync's own folder
+// one listing (PROPFIND Depth 1) says which exists, and whether the folder
+// does, so a first device pays no GET per missing name and no PUT into a
+// missing folder; a server whose listing fails is asked name by name.
 func (r *run) discover(ctx context.Context, m *marker) (*remote, error) {
 	l := r.env.Layout
-	for _, name := range l.Names {
+	m.File = l.Path(l.Names[0])
+	names := l.Names
+	if l.Dir != "" && !l.Explicit {
+		entries, err := r.env.Client.List(ctx, l.Dir)
+		switch {
+		case errors.Is(err, errkind.NotFound) || errors.Is(err, errkind.FolderMissing):
+			r.folderMissing = true
+			return &remote{}, nil
+		case err == nil:
+			present := map[string]bool{}
+			for _, e := range entries {
+				present[e.Path] = !e.IsDir
+			}
+			names = nil
+			for _, name := range l.Names {
+				if present[l.Path(name)] {
+					names = append(names, name)
+				}
+			}
+		}
+	}
+	for _, name := range names {
 		rm, err := r.read(ctx, l.Path(name))
 		if err != nil {
 			return nil, err
@@ -457,7 +496,6 @@ func (r *run) discover(ctx context.Context, m *marker) (*remote, error) {
 			return rm, nil
 		}
 	}
-	m.File = l.Path(l.Names[0])
 	return &remote{}, nil
 }
 
@@ -723,17 +761,20 @@ func (r *run) write(ctx context.Context, m *marker, doc *backup.Document, ifMatc
 		cond = webdav.PutCondition{}
 	}
 	r.phase(PhaseWriting)
+	if r.folderMissing && env.Layout.Dir != "" {
+		if err := cl.Mkcol(ctx, env.Layout.Dir); err != nil {
+			return nil, err
+		}
+		r.folderMissing = false
+	}
 	pr, err := cl.Put(ctx, m.File, body, cond)
 	if errors.Is(err, errkind.FolderMissing) && !exists {
-		// First write to this folder: create it, and the snapshots folder
-		// with it so the first snapshot does not pay for a 409.
-		if env.Layout.Dir != "" {
-			if err := cl.MkcolAll(ctx, env.Layout.Dir); err != nil {
-				return nil, err
-			}
-		}
-		if opts.SnapshotKeep > 0 {
-			_ = cl.MkcolAll(ctx, env.Layout.Snapshots)
+		// The folder went missing since the listing (or the server's
+		// listing did not say): create it and write again. The snapshots
+		// folder is created by the first snapshot (snapshot below). Dir ""
+		// is the URL's own folder (a file URL whose folder is missing).
+		if err := cl.MkcolAll(ctx, env.Layout.Dir); err != nil {
+			return nil, err
 		}
 		pr, err = cl.Put(ctx, m.File, body, cond)
 	}
@@ -764,6 +805,22 @@ func (r *run) write(ctx context.Context, m *marker, doc *backup.Document, ifMatc
 	}
 	if pr.ETag != "" && pr.ETag != ifMatch {
 		if st, err := cl.Stat(ctx, m.File); err == nil && st.ETag == pr.ETag && st.Size == int64(len(body)) {
+			w.etag, w.settled = st.ETag, !webdav.SecondETag(st.ETag)
+			return w, nil
+		}
+	}
+	// A server the check found honouring the write's precondition, and
+	// whose PROPFIND ETags identify content (not nginx's second-and-size
+	// tags), proves the write without the bytes: the PUT succeeded only
+	// because the file was still the version we merged (If-Match) or did
+	// not exist (If-None-Match: *), so our bytes replaced it; any device
+	// that wrote after us had to name our new ETag, i.e. had merged our
+	// data. So a new ETag of our size is our write or a descendant of it,
+	// and no edit can be lost by trusting it. An unchanged ETag (a write
+	// the server or a proxy dropped while answering 2xx) or another size
+	// falls through to the read-back.
+	if r.preconditionHeld(tr, exists, ifMatch) {
+		if st, err := cl.Stat(ctx, m.File); err == nil && st.ETag != "" && st.ETag != ifMatch && st.Size == int64(len(body)) {
 			w.etag, w.settled = st.ETag, !webdav.SecondETag(st.ETag)
 			return w, nil
 		}

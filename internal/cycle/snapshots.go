@@ -42,7 +42,7 @@ func (r *run) snapshot(ctx context.Context, m *marker, rm *remote) (string, erro
 	// snapshot (423, 507, 413, a lost connection) must not take another
 	// copy of the same file on every retry and prune the older, distinct
 	// versions to make room for it.
-	list, lerr := list(ctx, env)
+	list, missing, lerr := listing(ctx, env)
 	if lerr == nil && hash != "" {
 		for _, s := range list {
 			if layout.SnapshotHash(s.Name) == hash {
@@ -53,6 +53,13 @@ func (r *run) snapshot(ctx context.Context, m *marker, rm *remote) (string, erro
 	}
 	name := layout.SnapshotName(env.Now(), hash, m.File)
 	dst := env.Layout.Snapshots + "/" + name
+	if missing {
+		// The first snapshot of this folder: the listing said the
+		// snapshots folder is missing, and its parent holds the sync file.
+		if merr := cl.Mkcol(ctx, env.Layout.Snapshots); merr != nil {
+			return "", errkind.Wrap(errkind.Of(merr), "snapshot", "the snapshots folder could not be created ("+errkind.Message(merr)+"), so the sync file was not replaced; davsync tries again on the next sync", merr)
+		}
+	}
 	err := r.copyOrPut(ctx, m, dst, rm)
 	if isMissingFolder(err) {
 		if merr := cl.MkcolAll(ctx, env.Layout.Snapshots); merr != nil {
@@ -122,14 +129,20 @@ func (r *run) prune(ctx context.Context, just string, snaps []Snapshot) {
 
 // list returns this sync file's snapshots, newest first.
 func list(ctx context.Context, env Env) ([]Snapshot, error) {
+	out, _, err := listing(ctx, env)
+	return out, err
+}
+
+// listing is list, also saying whether the snapshots folder is missing.
+func listing(ctx context.Context, env Env) (out []Snapshot, missing bool, err error) {
 	rs, err := env.Client.List(ctx, env.Layout.Snapshots)
 	if isMissingFolder(err) {
-		return []Snapshot{}, nil
+		return []Snapshot{}, true, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	out := []Snapshot{}
+	out = []Snapshot{}
 	for _, res := range rs {
 		if res.IsDir {
 			continue
@@ -142,7 +155,7 @@ func list(ctx context.Context, env Env) ([]Snapshot, error) {
 		out = append(out, Snapshot{Name: name, Time: t.UnixMilli(), Size: res.Size})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name > out[j].Name })
-	return out, nil
+	return out, false, nil
 }
 
 // Snapshots lists the snapshots of env's sync file on the server, newest

@@ -518,6 +518,22 @@ func (c *Client) MkcolAll(ctx context.Context, p string) error {
 	return nil
 }
 
+// Mkcol creates the folder p whose parent the caller knows exists (a
+// listing of p just answered 404): one MKCOL instead of MkcolAll's
+// PROPFIND and walk. If the parent is missing after all, it falls back
+// to MkcolAll.
+func (c *Client) Mkcol(ctx context.Context, p string) error {
+	rel, err := cleanRel("mkcol", p)
+	if err != nil {
+		return err
+	}
+	_, parentMissing, err := c.mkcol(ctx, rel, c.urlFor(rel, true))
+	if err == nil && parentMissing {
+		return c.MkcolAll(ctx, rel)
+	}
+	return err
+}
+
 // mkcol creates one collection. created is true if it now exists.
 func (c *Client) mkcol(ctx context.Context, name, u string) (created, parentMissing bool, err error) {
 	op := "MKCOL " + displayRel(name)
