@@ -32,10 +32,24 @@ let bootError = null;
 // Go calls these two globals (see wasm/main.go).
 self.davsyncReady = () => signalReady();
 self.davsyncOnStatus = (json) => {
-  let status;
-  try { status = JSON.parse(json); } catch (e) { return; }
-  onStatus(status);
+  // Handled in a task of its own, after the call that changed the status
+  // has answered its page: Go reports the outcome of a sync just before
+  // it returns it, and the broadcast, badge and notification need not
+  // delay that answer. Statuses reported meanwhile are whole snapshots, so
+  // only the newest is handled.
+  const idle = pendingStatus === null;
+  pendingStatus = json;
+  if (idle) setTimeout(handleStatus, 0);
 };
+/** The newest status JSON Go reported and the worker has not handled yet. @type {string | null} */
+let pendingStatus = null;
+function handleStatus() {
+  const json = pendingStatus;
+  pendingStatus = null;
+  let status;
+  try { status = JSON.parse(json || ''); } catch (e) { return; }
+  onStatus(status);
+}
 
 async function boot() {
   const t0 = performance.now();
@@ -69,12 +83,18 @@ async function call(method, params) {
   await ready;
   if (bootError) throw bootError;
   let out;
+  const t0 = performance.now();
   try {
     out = await self.davsync.call(method, JSON.stringify(params || {}));
   } catch (e) {
     throw toError(e);
   }
-  return JSON.parse(out);
+  const t1 = performance.now();
+  const reply = JSON.parse(out);
+  // sync.now's diagnostic timings (wasm/main.go): add the worker's side.
+  const t = reply && reply.result && reply.result.timings;
+  if (t) Object.assign(t, { goCall: t1 - t0, goParse: performance.now() - t1 });
+  return reply;
 }
 
 /** @returns {DavsyncError} */
@@ -89,9 +109,12 @@ function toError(e) {
 }
 
 async function handle(msg) {
+  const t0 = performance.now();
   try {
     const result = await call(msg.method, msg.params);
     afterCall(msg.method, msg.params || {});
+    const t = result && result.result && result.result.timings;
+    if (t) t.worker = performance.now() - t0;
     return Object.assign({ ok: true }, result);
   } catch (e) {
     return { ok: false, error: toError(e) };
@@ -183,6 +206,9 @@ async function syncAlarms() {
 // restarted worker must not show the same notification again.
 const NOTIFIED_KEY = 'davsync.lastNotified';
 let notifyChain = Promise.resolve();
+let retryChain = Promise.resolve();
+/** NOTIFIED_KEY's value, once read: @type {string | null} */
+let lastNotified = null;
 /** @param {AppStatus} status */
 function onStatus(status) {
   chrome.runtime.sendMessage({ type: 'sync.status', status }).catch(() => {
@@ -191,13 +217,18 @@ function onStatus(status) {
   });
   setBadge(status);
   notifyChain = notifyChain.then(() => notify(status)).catch(() => {});
-  scheduleRetry(status).catch(() => {});
+  // In order, so the last status decides the alarm (retryMayExist needs it too).
+  retryChain = retryChain.then(() => scheduleRetry(status)).catch(() => {});
 }
 
 /** The worst server's entry in the status (what the badge speaks of). */
 function worst(status) {
   return (status.remotes || []).find((r) => r.id === status.worst) || null;
 }
+
+// Whether RETRY_ALARM may exist: unknown (true) until this worker cleared
+// it, so a status with nothing to retry costs no alarms call after that.
+let retryMayExist = true;
 
 /** Keeps RETRY_ALARM at the earliest nextRun when that server's periodic alarm comes later. */
 async function scheduleRetry(status) {
@@ -209,20 +240,32 @@ async function scheduleRetry(status) {
     if (auto && next < auto.scheduledTime - 1000 && (!earliest || next < earliest)) earliest = next;
   }
   if (!earliest) {
+    if (!retryMayExist) return;
     await chrome.alarms.clear(RETRY_ALARM);
+    retryMayExist = false;
     return;
   }
   // Chrome fires it no earlier than 30 s from now in a packed extension.
+  retryMayExist = true;
   await chrome.alarms.create(RETRY_ALARM, { when: Math.max(earliest, Date.now() + 1000) });
 }
+
+// The badge this worker last set ('' before the first): every status
+// change arrives here, and most leave the badge as it was, so the two
+// chrome.action calls go out only when it changes. (Chrome keeps the badge
+// over a worker restart, so the first status of a worker sets it again.)
+let badgeShown = '';
 
 /** @param {AppStatus} status */
 function setBadge(status) {
   const w = worst(status);
   const err = w && w.status.error && w.status.error.kind;
   const badge = err === 'needs_confirmation' ? '?' : err ? '!' : (status.conflicts > 0 ? String(status.conflicts) : '');
-  chrome.action.setBadgeText({ text: badge }).catch(() => {});
-  chrome.action.setBadgeBackgroundColor({ color: err ? '#b91c1c' : '#b45309' }).catch(() => {});
+  const color = err ? '#b91c1c' : '#b45309';
+  if (badgeShown === badge + color) return;
+  badgeShown = badge + color;
+  chrome.action.setBadgeText({ text: badge }).catch(() => { badgeShown = ''; });
+  chrome.action.setBadgeBackgroundColor({ color }).catch(() => { badgeShown = ''; });
 }
 
 /** @param {AppStatus} status */
@@ -232,12 +275,19 @@ async function notify(status) {
   let key = '';
   if (kind === 'auth' || kind === 'needs_confirmation' || kind === 'decrypt' || kind === 'passphrase_needed') key = kind + ':' + w.id;
   else if (status.conflicts > 0) key = 'conflicts:' + status.conflicts;
-  const last = (await chrome.storage.session.get(NOTIFIED_KEY))[NOTIFIED_KEY] || '';
+  // Read once per worker; after that this worker is its only writer (the
+  // calls are serialised on notifyChain), so memory knows it.
+  if (lastNotified === null) lastNotified = String((await chrome.storage.session.get(NOTIFIED_KEY))[NOTIFIED_KEY] || '');
+  const last = lastNotified;
   if (!key || key === last) {
-    if (!key && last) await chrome.storage.session.set({ [NOTIFIED_KEY]: '' });
+    if (!key && last) {
+      await chrome.storage.session.set({ [NOTIFIED_KEY]: '' });
+      lastNotified = '';
+    }
     return;
   }
   await chrome.storage.session.set({ [NOTIFIED_KEY]: key });
+  lastNotified = key;
   if (status.notify === false) return;
   const msgKey = key.startsWith('conflicts') ? 'notifyConflicts' : 'notify_' + kind;
   // The notification names the server when there is more than one.

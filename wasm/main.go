@@ -12,7 +12,9 @@
 // the object is in place main calls globalThis.davsyncReady(); after every
 // status change it calls globalThis.davsyncOnStatus(statusJSON). Both are set
 // by the worker (extension/background.js); extension/PROTOCOL.md, generated
-// from internal/protocol, describes the contract.
+// from internal/protocol, describes the contract. Beyond it, sync.now's
+// result carries timings and timingCounts: where the call spent its time
+// (storage, each request method, status broadcasts; see withTimings).
 package main
 
 import (
@@ -22,11 +24,13 @@ import (
 	"encoding/json"
 
 	"github.com/davsync/davsync/internal/app"
+	"github.com/davsync/davsync/internal/local"
 	"github.com/davsync/davsync/internal/protocol"
 	"github.com/davsync/davsync/wasm/jsasync"
 	"github.com/davsync/davsync/wasm/jscrypto"
 	"github.com/davsync/davsync/wasm/jsfetch"
 	"github.com/davsync/davsync/wasm/jsstore"
+	"github.com/davsync/davsync/wasm/timing"
 	"github.com/hack-pad/safejs"
 )
 
@@ -36,15 +40,22 @@ const callTimeout = 10 * time.Minute
 
 func main() {
 	cfg := app.Config{
-		Transport: jsfetch.New(),
+		Transport: timing.Transport(jsfetch.New()),
 		KDF:       jscrypto.New(),
 		OnStatus:  onStatus,
 	}
+	// The stores are cached in memory (local.Cached): this module is the
+	// only writer of its chrome.storage keys (the pages ask the worker; the
+	// worker's own keys, davsync.lastNotified and davsync.sessionStarted,
+	// are never read here; the manifest keeps incognito "spanning", so one
+	// worker serves the profile), so a cycle need not ask the browser for
+	// the settings, status and markers it wrote itself. A new worker
+	// starts with an empty cache.
 	kv, err := jsstore.New()
 	if err == nil {
-		cfg.KV = kv
+		cfg.KV = local.Cached(timing.KV(kv, "kv"), 0)
 		if sess, err := jsstore.NewNamed("session"); err == nil {
-			cfg.SessionKV = sess
+			cfg.SessionKV = local.Cached(timing.KV(sess, "session"), 0)
 		}
 	}
 	var a *app.App
@@ -60,9 +71,14 @@ func main() {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 			defer cancel()
-			out, err := protocol.Handle(ctx, a, method, []byte(params))
+			rec := timing.New()
+			defer active.Enter(rec)()
+			out, err := protocol.Handle(timing.With(ctx, rec), a, method, []byte(params))
 			if err != nil {
 				return nil, err
+			}
+			if method == "sync.now" {
+				out = withTimings(out, rec.Done())
 			}
 			return string(out), nil
 		})
@@ -92,9 +108,14 @@ func argString(args []safejs.Value, i int) string {
 	return s
 }
 
+// active holds the recorders of the calls running now: a status change
+// has no context, so its cost goes to each of them.
+var active timing.Active
+
 // onStatus hands a status change to the worker, which broadcasts it to open
 // pages and updates the badge.
 func onStatus(status app.Status) {
+	defer func(t time.Time) { active.Add("status", time.Since(t)) }(time.Now())
 	b, err := json.Marshal(status)
 	if err != nil {
 		return
@@ -102,4 +123,30 @@ func onStatus(status app.Status) {
 	if fn := jsasync.Global("davsyncOnStatus"); fn.Type() == safejs.TypeFunction {
 		_, _ = fn.Invoke(string(b))
 	}
+}
+
+// withTimings adds the call's timings to sync.now's result as
+// result.timings (ms by name) and result.timingCounts: a diagnostic
+// outside the typed protocol, read by the browser bench (make
+// bench-cycle). A reply it cannot parse is returned as it is.
+func withTimings(out []byte, t timing.Result) []byte {
+	var reply map[string]json.RawMessage
+	if json.Unmarshal(out, &reply) != nil || reply["result"] == nil {
+		return out
+	}
+	var res map[string]json.RawMessage
+	if json.Unmarshal(reply["result"], &res) != nil || res == nil {
+		return out
+	}
+	res["timings"], _ = json.Marshal(t.MS)
+	res["timingCounts"], _ = json.Marshal(t.Counts)
+	b, err := json.Marshal(res)
+	if err != nil {
+		return out
+	}
+	reply["result"] = b
+	if b, err = json.Marshal(reply); err != nil {
+		return out
+	}
+	return b
 }

@@ -109,7 +109,8 @@ type App struct {
 	openMu sync.Mutex
 	store  *local.Store // nil until first used
 
-	run sync.Mutex // held by the running operation
+	run    sync.Mutex // held by the running operation
+	emitMu sync.Mutex // serialises status broadcasts (emitStatus)
 
 	mu sync.Mutex // guards the fields below
 	// running: an operation holds run; reschedule: settings changed
@@ -285,8 +286,21 @@ const (
 	itemKDF      = "kdf_failed"
 )
 
+// holdKey marks the context of an operation whose device-state writes
+// go to its Holding view of the store (operateLocked).
+type holdKey struct{}
+
+// stateStore is where ctx's device state is read and written: the
+// operation's Holding view, or the store.
+func (a *App) stateStore(ctx context.Context) (*local.Store, error) {
+	if v, ok := ctx.Value(holdKey{}).(*local.Store); ok {
+		return v, nil
+	}
+	return a.Store(ctx)
+}
+
 func (a *App) readState(ctx context.Context, key string, v any) (bool, error) {
-	st, err := a.Store(ctx)
+	st, err := a.stateStore(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -304,7 +318,7 @@ func (a *App) readState(ctx context.Context, key string, v any) (bool, error) {
 }
 
 func (a *App) writeState(ctx context.Context, key string, v any) error {
-	st, err := a.Store(ctx)
+	st, err := a.stateStore(ctx)
 	if err != nil {
 		return err
 	}

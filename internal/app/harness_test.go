@@ -116,7 +116,9 @@ func (d *device) open(tr webdav.Transport) {
 		opts = []webdav.Option{webdav.WithSleep(noSleep), webdav.WithRetry(2, time.Millisecond, time.Millisecond), webdav.WithClock(d.wall)}
 	}
 	d.app = New(Config{
-		KV: d.kv, SessionKV: d.session, Transport: tr,
+		// Cached as in the extension (wasm/main.go), a fresh cache per
+		// worker start; the tests write d.kv directly only between starts.
+		KV: local.Cached(d.kv, 0), SessionKV: local.Cached(d.session, 0), Transport: tr,
 		Wall:          func() int64 { return d.wall().UnixMilli() },
 		KeyOptions:    envelope.Options{Iterations: envelope.MinIterations},
 		WebDAVOptions: opts,

@@ -59,7 +59,33 @@ func (a *App) operate(ctx context.Context, id string, so SyncOptions, fn func(en
 	return res, opErr
 }
 
+// operateLocked runs the operation over a Holding view of the store: the
+// cycle's markers, what the client learned about the server and the
+// status that records the outcome reach storage in one write at its end
+// (local.Store.Holding argues why that loses nothing). A failure of that
+// write fails an operation that had succeeded: its markers did not land,
+// so the next cycle redoes what they would have skipped.
 func (a *App) operateLocked(ctx context.Context, id string, so SyncOptions, fn func(env cycle.Env, opts cycle.Options) (*cycle.Result, error)) (*cycle.Result, error) {
+	st, err := a.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	view := st.Holding()
+	res, err := a.operateHeld(context.WithValue(ctx, holdKey{}, view), view, id, so, fn)
+	if ferr := view.Flush(ctx); ferr != nil && err == nil {
+		err = ferr
+	}
+	a.mu.Lock()
+	if a.active == id {
+		a.syncing--
+		a.active = ""
+		a.progress = nil
+	}
+	a.mu.Unlock()
+	return res, err
+}
+
+func (a *App) operateHeld(ctx context.Context, view *local.Store, id string, so SyncOptions, fn func(env cycle.Env, opts cycle.Options) (*cycle.Result, error)) (*cycle.Result, error) {
 	s, err := a.Settings(ctx)
 	if err != nil {
 		return nil, err
@@ -129,25 +155,45 @@ func (a *App) operateLocked(ctx context.Context, id string, so SyncOptions, fn f
 	})
 	defer env.Client.SetProgress(nil)
 	st.State, st.LastAttempt, st.Trigger = StateSyncing, now, trigger
-	_ = a.saveStatus(ctx, id, st)
-	a.emitStatus(ctx)
+	// A sync still running after progressAfter persists "syncing", so that
+	// a worker stopped mid-cycle leaves a trace (remoteStatus reads it as
+	// interrupted, and the rate floor sees the attempt), and tells the
+	// pages. One that ends sooner does neither: its outcome is written and
+	// broadcast once at its end (operateLocked, operate), and the earlier
+	// write and broadcast would cost it more than they tell (a storage
+	// round trip, a message to every open page, the badge). It is a status,
+	// never data: a worker stopped within that moment shows the previous
+	// outcome. The write goes straight to the store, not the view (which
+	// holds until the end), and finish waits for it (shownDone), so the
+	// outcome lands after it.
+	syncing := map[string][]byte{stateKey(id, itemStatus): mustJSON(st)}
+	shownDone := make(chan struct{})
+	shown := time.AfterFunc(progressAfter, func() {
+		defer close(shownDone)
+		if a.isSyncing(id) {
+			_ = view.Unheld().SetState(ctx, syncing)
+			a.emitStatus(ctx)
+		}
+	})
 
 	opts := a.cycleOptions(r)
 	opts.Auto = !so.person()
 	opts.Confirm, opts.AnswerHeld, opts.Held = so.Confirm, so.Confirm, held
 	opts.AcceptEncryption = so.AcceptEncryption
+	env.Store = view
 	res, err := fn(env, opts)
+	if !shown.Stop() {
+		<-shownDone // it started: let its write land first
+	}
 	if res == nil {
 		res = &cycle.Result{}
 	}
 	n := env.Client.ResetCount()
 	res.Requests, res.BytesUp, res.BytesDown = n.Requests, n.BytesUp, n.BytesDown
 	a.saveTraits(ctx, id, env.Client.Traits())
-	a.mu.Lock()
-	a.syncing--
-	a.active = ""
-	a.progress = nil
-	a.mu.Unlock()
+	// The remote reads as syncing (isSyncing) until operateLocked has
+	// written the outcome: a page asking meanwhile must not read the
+	// "syncing" on disk as an interrupted sync.
 	a.finish(ctx, r, fp, st, now, res, held, err)
 	a.migratePassphrase(ctx)
 	return res, err

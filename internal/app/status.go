@@ -230,8 +230,13 @@ func (a *App) isSyncing(id string) bool {
 	return a.active == id
 }
 
-// emitStatus tells the platform the status changed.
+// emitStatus tells the platform the status changed. Broadcasts are
+// serialised, each computed when its turn comes: one that was delayed
+// (operateLocked's "syncing") can never deliver an older state after a
+// newer one.
 func (a *App) emitStatus(ctx context.Context) {
+	a.emitMu.Lock()
+	defer a.emitMu.Unlock()
 	if st, err := a.Status(ctx); err == nil {
 		a.cfg.OnStatus(st)
 	}

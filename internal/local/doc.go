@@ -13,11 +13,19 @@
 //	ok, rev, err = st.CommitIf(ctx, rev, local.Commit{Doc, UndoLabel, State})
 //	pts, err := st.UndoList(ctx); rev, err = st.UndoRestore(ctx, id)
 //	m, err := st.State(ctx, "sync"); err = st.SetState(ctx, map[string][]byte{...})
+//	v := st.Holding(); ...; err = v.Flush(ctx)      // an operation's state writes as one Set
+//	kv = local.Cached(kv, 0)                        // memory cache for a KV with one writer
 //
 // Guarantees:
 //   - Every write is one KV.Set call holding the document, its revision and
 //     the clock (and, with CommitIf, the undo point and sync markers), so a
 //     worker killed mid-write leaves the old or the new state, never a mix.
+//   - A Holding view keeps device-state writes (markers, status) in memory
+//     until Flush, or until its next document write carries them in the
+//     same Set: they are bookkeeping, and losing them to a stopped worker
+//     only makes the next cycle redo work (see Store.Holding).
+//   - After a write the Store keeps the written document (a copy) instead
+//     of parsing the stored bytes again, when that is what a reload reads.
 //   - Writes are serialised; Update always runs on the newest state.
 //   - A write that leaves the document byte-for-byte unchanged does not bump
 //     the revision (so it does not trigger an upload).

@@ -16,6 +16,11 @@
 // Environment: CYCLEBENCH_SIZES=100,10000,50000  CYCLEBENCH_RUNS=100:5,10000:5,50000:3
 // (or one number for every size)  CYCLEBENCH_SERVERS=apache,nginx (default:
 // every server in DAVSYNC_TEST_SERVERS)  CYCLEBENCH_OUT=dist/bench.
+// CYCLEBENCH_SETTLE_MS=1500 waits that long before each measured cycle
+// (default 0): back to back, a cycle that writes right after another one
+// wrote meets Apache's weak ETag (about a second after a write), a 412 and
+// the client's 1.1 s pause before it writes again (webdav.Put), which a
+// person's edit, synced 3 s after it, does not.
 'use strict';
 
 const fs = require('node:fs');
@@ -28,6 +33,7 @@ const KINDS = ['first', 'idle', 'edit', 'remote', 'both'];
 const WORK = path.join(ROOT, '.run', 'cyclebench');
 const OUT = path.resolve(ROOT, process.env.CYCLEBENCH_OUT || path.join('dist', 'bench'));
 const SYNC_TIMEOUT_MS = Number(process.env.CYCLEBENCH_TIMEOUT_MS) || 10 * 60 * 1000;
+const SETTLE_MS = Number(process.env.CYCLEBENCH_SETTLE_MS) || 0;
 
 // The peer, All API Hub, measured side by side earlier on Apache (medians of 3).
 const ANCHOR = [
@@ -56,7 +62,7 @@ function config() {
   }
   for (const n of sizes) if (runs[n] < 1 || 2 * runs[n] + 2 > n) throw new Error('CYCLEBENCH_RUNS: ' + runs[n] + ' runs do not fit ' + n + ' accounts');
   const servers = process.env.CYCLEBENCH_SERVERS ? process.env.CYCLEBENCH_SERVERS.split(',').map((s) => s.trim()) : null;
-  return { sizes, runs, servers };
+  return { sizes, runs, servers, settle_ms: SETTLE_MS };
 }
 
 const log = (...a) => console.error('[cyclebench]', ...a);
@@ -87,6 +93,11 @@ async function configure(h, server, url) {
       compress: true, encryption: { enabled: false }, autoSync: false, syncOnStartup: false,
     },
   });
+  // Test connection, as the server editor has a user do before saving: the
+  // server's traits (its login, which preconditions it honours, the If
+  // header for Apache's weak ETags) are known from the first sync on.
+  const { reply } = await h.call('webdav.test', {});
+  if (!reply || !reply.check || !reply.check.ok) throw new Error('webdav.test: ' + JSON.stringify(reply).slice(0, 500));
 }
 
 /** A sync.now that must succeed and not be skipped (an untimed one, for the second profile). */
@@ -115,6 +126,7 @@ const EXPECT = {
  * sync.now from the page, read the relay's counters and log.
  */
 async function measure(h, relay, ctx, kind, i) {
+  if (SETTLE_MS) await new Promise((r) => setTimeout(r, SETTLE_MS));
   await h.call('sync.status'); // the worker is up and Go ready before the clock starts
   const readyBefore = await h.readyAt();
   await relay.reset();
@@ -146,6 +158,7 @@ async function measure(h, relay, ctx, kind, i) {
     ext: { requests: r.requests, bytes_up: r.bytesUp ?? r.bytes_up, bytes_down: r.bytesDown ?? r.bytes_down },
     uploaded: !!r.uploaded, applied: !!r.applied, rounds: r.rounds,
     timings: r.timings && typeof r.timings === 'object' ? r.timings : null,
+    timing_counts: r.timingCounts && typeof r.timingCounts === 'object' ? r.timingCounts : null,
     worker_restarted: readyBefore !== readyAfter,
     warnings,
   };
@@ -160,6 +173,9 @@ function summarize(ctx, kind, runs) {
   let timings = null;
   const phases = [...new Set(runs.flatMap((r) => (r.timings ? Object.keys(r.timings) : [])))];
   if (phases.length) timings = Object.fromEntries(phases.map((p) => [p, bl.median(runs.map((r) => Number(r.timings && r.timings[p])).filter((v) => !Number.isNaN(v)))]));
+  // How many storage calls, requests, broadcasts ... each phase's time is made of.
+  const counted = [...new Set(runs.flatMap((r) => (r.timing_counts ? Object.keys(r.timing_counts) : [])))];
+  const timingCounts = counted.length ? Object.fromEntries(counted.map((p) => [p, bl.median(runs.map((r) => Number((r.timing_counts && r.timing_counts[p]) || 0)))])) : null;
   return {
     server: ctx.server, size: ctx.size, kind, runs: runs.length,
     requests: bl.median(runs.map((r) => r.requests)),
@@ -177,6 +193,7 @@ function summarize(ctx, kind, runs) {
       return [k, v.length ? bl.median(v) : null]; // null: the result does not say
     })),
     timings,
+    timing_counts: timingCounts,
     worker_restarts: runs.filter((r) => r.worker_restarted).length,
     warnings: runs.flatMap((r) => r.warnings),
     all_runs: runs,
@@ -247,9 +264,11 @@ async function benchSize(ext, server, relay, size, N, runId) {
   return { rows: KINDS.map((k) => summarize(ctx, k, runs[k])), memory: mem, doc_bytes: doc.length };
 }
 
-function fmtTimings(t) {
+// "kvGet 3.1 ms ×4": a phase's median time and, when the extension counts
+// them, how many calls it took.
+function fmtTimings(t, counts) {
   if (!t) return '-';
-  return Object.entries(t).map(([k, v]) => `${k} ${bl.fmtMs(v)}`).join(', ');
+  return Object.entries(t).map(([k, v]) => `${k} ${bl.fmtMs(v)}` + (counts && counts[k] ? ` ×${counts[k]}` : '')).join(', ');
 }
 
 function report(cfg, rows, mems, docBytes) {
@@ -257,7 +276,8 @@ function report(cfg, rows, mems, docBytes) {
   const lines = [];
   lines.push('Browser sync cycle: davsync in headless Chromium -> counting relay (scripts/faultproxy) -> real server.');
   lines.push('req/up/down: counted by the relay (bodies). time: sync.now round trip from the popup page, median (min–max) of the runs.');
-  lines.push('Accounts imported with data.import; compression on, encryption off. Runs per size: ' + cfg.sizes.map((n) => `${bl.fmtCount(n)}×${cfg.runs[n]}`).join(', ') + '.');
+  lines.push('Accounts imported with data.import; compression on, encryption off. Runs per size: ' + cfg.sizes.map((n) => `${bl.fmtCount(n)}×${cfg.runs[n]}`).join(', ') + '.' +
+    (SETTLE_MS ? ` ${SETTLE_MS} ms pause before each measured cycle.` : ''));
   lines.push('Export document: ' + cfg.sizes.map((n) => `${bl.fmtCount(n)} accounts ${bl.fmtBytes(docBytes[n])}`).join(', ') + '.');
   for (const srv of servers) {
     lines.push('');
@@ -266,7 +286,7 @@ function report(cfg, rows, mems, docBytes) {
       bl.fmtCount(r.size), r.kind, String(r.requests), bl.fmtBytes(r.bytes_up), bl.fmtBytes(r.bytes_down),
       `${bl.fmtMs(r.time_ms.median)} (${bl.fmtMs(r.time_ms.min)}–${bl.fmtMs(r.time_ms.max)})`,
       r.request_list + (r.request_lists.length > 1 ? ' *' : ''),
-      fmtTimings(r.timings),
+      fmtTimings(r.timings, r.timing_counts),
     ]);
     lines.push(bl.table(['accounts', 'kind', 'req', 'up', 'down', 'time median (min–max)', 'requests (last run)', 'breakdown'], body, new Set([0, 2, 3, 4])));
   }
