@@ -301,7 +301,7 @@ interface WebdavCheckResult {
   insecureTransport: boolean;
   server: string;
   dav: string;
-  warnings?: Array<string>;
+  warnings?: Array<MsgMsg>;
   errorKind?: string;
   error?: string;
   checkedAt: number;
@@ -462,6 +462,13 @@ interface WebdavTraits {
   checked?: number;
 }
 
+interface MsgMsg {
+  key: string;
+  args?: Array<string>;
+  n?: number | null;
+  text: string;
+}
+
 interface ProviderLimits {
   minIntervalMinutes?: number;
   requestsPerWindow?: number;
@@ -485,6 +492,7 @@ interface CyclePreview {
   remote: Record<string, CycleCounts>;
   examples?: Array<CycleExample>;
   message: string;
+  note?: MsgMsg | null;
   subject?: string;
 }
 

@@ -50,7 +50,7 @@ func (c checkOut) text() string {
 	row("server", r.Server)
 	row("unencrypted", yn(r.InsecureTransport))
 	for _, w := range r.Warnings {
-		row("note", w)
+		row("note", w.String())
 	}
 	if r.Error != "" {
 		row("error", r.Error)

@@ -16,6 +16,7 @@ import (
 	"github.com/davsync/davsync/internal/layout"
 	"github.com/davsync/davsync/internal/local"
 	"github.com/davsync/davsync/internal/merge"
+	"github.com/davsync/davsync/internal/msg"
 	"github.com/davsync/davsync/internal/webdav"
 )
 
@@ -399,8 +400,9 @@ func staleAt(opts Options, lastSync, now int64) *Preview {
 	if lastSync <= 0 || time.Duration(now-lastSync)*time.Millisecond <= opts.Horizon {
 		return nil
 	}
-	return &Preview{Reason: "stale_device", Message: "this device last synced more than " +
-		strconv.Itoa(int(opts.Horizon/(24*time.Hour))) + " days ago; deletions made elsewhere since then are forgotten, so merging could bring deleted records back. Download (replace) to take the server's data, or confirm to merge anyway."}
+	p := &Preview{Reason: "stale_device"}
+	p.ask(msg.Count("askStale", int(opts.Horizon/(24*time.Hour))))
+	return p
 }
 
 // Stale returns the stale-device question for a remote that last synced at
@@ -601,7 +603,7 @@ func (r *run) clockWarning() string {
 	if r.serverAhead == 0 {
 		return ""
 	}
-	return "the server's clock is " + strconv.Itoa(int(r.serverAhead.Hours()/24)) + " days ahead of this device's; check this device's date and time (until then davsync stamps edits after the server's time)"
+	return msg.Count("warnServerClockAhead", int(r.serverAhead.Hours()/24)).String()
 }
 
 // decode parses the remote file (encrypted, gzip or plain, by content).
@@ -633,7 +635,7 @@ func encryptionQuestion(opts Options, remoteEncrypted bool, subject string, held
 	}
 	p := &Preview{Reason: "encryption_change", Subject: subject, Local: arriving, Examples: examples}
 	if remoteEncrypted {
-		p.Message = "the sync file on the server is encrypted but encryption is off on this device; turn encryption on with the same passphrase, or confirm that the server copy should be stored unencrypted from now on"
+		p.ask(msg.New("askEncryptedRemote"))
 		return p
 	}
 	added, changed := 0, 0
@@ -643,13 +645,18 @@ func encryptionQuestion(opts Options, remoteEncrypted bool, subject string, held
 			changed += c.Updated + c.Deleted
 		}
 	}
-	what := ""
-	if arriving != nil {
-		what = " It holds " + plural(held) + "; taking it would add " + plural(added) + " and change or delete " + plural(changed) + " on this device" + exampleNames(examples) + "."
+	if arriving == nil {
+		p.ask(msg.New("askPlainRemote"))
+	} else {
+		p.ask(msg.Count("askPlainRemoteCounts", held, strconv.Itoa(added), strconv.Itoa(changed), exampleNames(examples)))
 	}
-	p.Message = "encryption is on, but the sync file on the server is not encrypted." + what +
-		" If encryption was not turned off on purpose on another device, someone who can write to the server may have replaced the file: do not confirm, restore a snapshot instead. Confirm to take the file and store it encrypted from now on."
 	return p
+}
+
+// ask sets the question the preview asks: the message for the pages and
+// its English for the error string and the command line.
+func (p *Preview) ask(m msg.Msg) {
+	p.Note, p.Message = &m, m.String()
 }
 
 // err is the NeedsConfirmation error that carries p for the page.

@@ -3,10 +3,10 @@ package cycle
 import (
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/davsync/davsync/internal/backup"
 	"github.com/davsync/davsync/internal/merge"
+	"github.com/davsync/davsync/internal/msg"
 	"github.com/tidwall/gjson"
 )
 
@@ -48,7 +48,7 @@ func guardFromMerge(opts Options, localDoc, remoteDoc *backup.Document, remoteEx
 	if !hit {
 		return nil
 	}
-	p.Message = guardMessage(p)
+	p.ask(guardMessage(p))
 	return p
 }
 
@@ -101,11 +101,11 @@ func guardFromBase(opts Options, base merge.Base, doc *backup.Document) *Preview
 	if !hit {
 		return nil
 	}
-	p.Message = guardMessage(p)
+	p.ask(guardMessage(p))
 	return p
 }
 
-func guardMessage(p *Preview) string {
+func guardMessage(p *Preview) msg.Msg {
 	del, rdel := 0, 0
 	for _, c := range p.Local {
 		del += c.Deleted
@@ -114,25 +114,15 @@ func guardMessage(p *Preview) string {
 		rdel += c.Deleted
 	}
 	// Name only the sides that lose records: "0 on this device" reads as noise.
-	var where []string
-	if del > 0 {
-		where = append(where, plural(del)+" on this device")
+	switch {
+	case del > 0 && rdel > 0:
+		return msg.New("askMassDeleteBoth", strconv.Itoa(del), strconv.Itoa(rdel))
+	case del > 0:
+		return msg.Count("askMassDeleteLocal", del)
+	case rdel > 0:
+		return msg.Count("askMassDeleteRemote", rdel)
 	}
-	if rdel > 0 {
-		where = append(where, plural(rdel)+" on the server")
-	}
-	what := "this sync would replace more records than the safety limit allows"
-	if len(where) > 0 {
-		what = "this sync would delete " + strings.Join(where, " and ") + ", more than the safety limit allows"
-	}
-	return what + "; nothing was changed. Review the preview and confirm to go ahead, or restore a snapshot."
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return "1 record"
-	}
-	return strconv.Itoa(n) + " records"
+	return msg.New("askMassReplace")
 }
 
 // examples names up to maxExamples records of collection name that exist in

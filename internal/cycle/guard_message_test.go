@@ -13,7 +13,7 @@ func TestGuardMessageNamesOnlyLosingSides(t *testing.T) {
 		{0, 0, "this sync would replace more records than the safety limit allows; nothing was changed. Review the preview and confirm to go ahead, or restore a snapshot."},
 	} {
 		p := &Preview{Local: map[string]Counts{"accounts": {Deleted: tc.local}}, Remote: map[string]Counts{"accounts": {Deleted: tc.remote}}}
-		if got := guardMessage(p); got != tc.want {
+		if got := guardMessage(p); got.String() != tc.want {
 			t.Errorf("local %d remote %d:\n got %q\nwant %q", tc.local, tc.remote, got, tc.want)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/davsync/davsync/internal/msg"
+
 	"github.com/davsync/davsync/internal/backup"
 	"github.com/davsync/davsync/internal/envelope"
 	"github.com/davsync/davsync/internal/layout"
@@ -171,8 +173,11 @@ type Preview struct {
 	// Examples names a few records that would be deleted, replaced or
 	// added.
 	Examples []Example `json:"examples,omitempty"`
-	// Message explains the reason in words.
-	Message string `json:"message"`
+	// Message explains the reason in English; Note is the same as a
+	// message key with parameters, for the pages to say in the user's
+	// language.
+	Message string   `json:"message"`
+	Note    *msg.Msg `json:"note,omitempty"`
 	// Subject identifies what an encryption_change question is about (the
 	// hash of the server file's bytes): a confirmation answers that file
 	// only, never one swapped in after the question was asked.

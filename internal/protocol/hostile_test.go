@@ -88,7 +88,7 @@ func held(t *testing.T, err error) string {
 	if p.Reason != "encryption_change" || p.Subject == "" {
 		t.Fatalf("preview %+v", p)
 	}
-	for _, want := range []string{"not encrypted", "add 1 record", "Foreign Relay"} {
+	for _, want := range []string{"not encrypted", "taking it would add 1 and", "Foreign Relay"} {
 		if !strings.Contains(p.Message, want) {
 			t.Fatalf("the question does not say %q: %s", want, p.Message)
 		}

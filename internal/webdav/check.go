@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/msg"
 )
 
 // Folder states in CheckResult.Folder.
@@ -43,7 +44,7 @@ type CheckResult struct {
 	Server            string `json:"server"` // the Server header
 	DAV               string `json:"dav"`    // the DAV header (compliance classes)
 	// Warnings are user-facing notes about deviations davsync copes with.
-	Warnings []string `json:"warnings,omitempty"`
+	Warnings []msg.Msg `json:"warnings,omitempty"`
 	// ErrorKind and Error describe the failure that stopped the check.
 	ErrorKind  string `json:"errorKind,omitempty"`
 	Error      string `json:"error,omitempty"`
@@ -72,7 +73,7 @@ func (c *Client) Check(ctx context.Context) (*CheckResult, error) {
 	res := &CheckResult{URL: c.baseStr, Folder: FolderUnknown, AuthScheme: "none", CheckedAt: start.UnixMilli()}
 	if c.insecure {
 		res.InsecureTransport = true
-		res.Warnings = append(res.Warnings, "the connection to "+c.base.Host+" is not encrypted (http://): the password and your data cross the network readable by anyone on the way; use https:// if the server offers it")
+		res.Warnings = append(res.Warnings, msg.New("noteInsecure", c.base.Host))
 	}
 	err := c.check(ctx, res)
 	c.mu.Lock()
@@ -142,7 +143,7 @@ func (c *Client) check(ctx context.Context, res *CheckResult) error {
 		}
 	}
 	if res.ClockKnown && (res.ClockOffsetMs > 5*60*1000 || res.ClockOffsetMs < -5*60*1000) {
-		res.Warnings = append(res.Warnings, "the server's clock differs from this device's by "+formatInt(res.ClockOffsetMs/1000)+" s; davsync copes, but check the clocks if changes seem to come out of order")
+		res.Warnings = append(res.Warnings, msg.New("noteClockOffset", formatInt(res.ClockOffsetMs/1000)))
 	}
 
 	// 2. Writes, on scratch files that are always removed again.
@@ -173,7 +174,7 @@ func (c *Client) check(ctx context.Context, res *CheckResult) error {
 		c.learn(func(t *Traits) { t.IfNoneMatch = Yes })
 	case "":
 		c.learn(func(t *Traits) { t.IfNoneMatch = No })
-		res.Warnings = append(res.Warnings, "the server ignores If-None-Match: * (it overwrote an existing file); davsync re-reads after writing to notice other devices")
+		res.Warnings = append(res.Warnings, msg.New("noteIgnoresIfNoneMatch"))
 	default:
 		return err
 	}
@@ -186,7 +187,7 @@ func (c *Client) check(ctx context.Context, res *CheckResult) error {
 		ifMatch = Yes
 	case "":
 		ifMatch = No
-		res.Warnings = append(res.Warnings, "the server ignores If-Match (it accepted a write against a made-up version); davsync re-reads after writing to notice other devices")
+		res.Warnings = append(res.Warnings, msg.New("noteIgnoresIfMatch"))
 	default:
 		return err
 	}
@@ -207,7 +208,7 @@ func (c *Client) check(ctx context.Context, res *CheckResult) error {
 		etag = g.ETag
 	}
 	if etag == "" {
-		res.Warnings = append(res.Warnings, "the server reports no ETags; davsync compares file contents instead")
+		res.Warnings = append(res.Warnings, msg.New("noteNoETags"))
 	} else {
 		g2, gerr := c.Get(ctx, a, etag)
 		if gerr != nil {
@@ -219,7 +220,7 @@ func (c *Client) check(ctx context.Context, res *CheckResult) error {
 		case "":
 		case errkind.Precondition:
 			ifMatch = No
-			res.Warnings = append(res.Warnings, "the server refuses If-Match even with the file's current ETag; davsync cannot rely on conditional writes here")
+			res.Warnings = append(res.Warnings, msg.New("noteRefusesIfMatch"))
 		default:
 			return err
 		}
@@ -256,7 +257,7 @@ func (c *Client) check(ctx context.Context, res *CheckResult) error {
 		c.learn(func(t *Traits) { t.MoveOverwrite = Yes })
 	case errkind.Precondition, errkind.Forbidden, errkind.Unsupported, errkind.BadResponse, errkind.FolderMissing:
 		c.learn(func(t *Traits) { t.MoveOverwrite = No })
-		res.Warnings = append(res.Warnings, "the server cannot MOVE a file over an existing one (it answered "+string(errkind.Of(err))+"); davsync writes backups in place instead, nothing to do")
+		res.Warnings = append(res.Warnings, msg.New("noteNoMoveOverwrite", string(errkind.Of(err))))
 	default:
 		return err
 	}

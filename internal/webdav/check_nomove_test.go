@@ -44,7 +44,7 @@ func TestCheckNoMoveWarningDoesNotBlameTheURL(t *testing.T) {
 	}
 	for _, w := range res.Warnings {
 		t.Logf("warning: %q", w)
-		if strings.Contains(w, "check that the URL points at a WebDAV folder") {
+		if strings.Contains(w.String(), "check that the URL points at a WebDAV folder") {
 			t.Errorf("a benign MOVE note tells the user the URL is wrong: %q", w)
 		}
 	}

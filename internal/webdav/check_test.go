@@ -154,7 +154,7 @@ func TestCheckClockOffsetAndJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.ClockOffsetMs != 90*60*1000+500 || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "clock") {
+	if res.ClockOffsetMs != 90*60*1000+500 || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0].String(), "clock") {
 		t.Fatalf("%+v", res)
 	}
 	b, err := json.Marshal(res)
