@@ -67,11 +67,10 @@ func sup(s webdav.Support) string {
 }
 
 func cmdCheck(ctx context.Context, g *globals, args []string) (any, error) {
-	var insecure bool
-	if _, err := g.parse("check", args, func(fs *flag.FlagSet) { fs.BoolVar(&insecure, "allow-insecure", false, "") }); err != nil {
+	if _, err := g.parse("check", args, nil); err != nil {
 		return nil, err
 	}
-	c, err := g.connect(insecure)
+	c, err := g.connect()
 	if err != nil {
 		return nil, err
 	}
@@ -124,11 +123,10 @@ func counts(s *stored) string {
 }
 
 func cmdList(ctx context.Context, g *globals, args []string) (any, error) {
-	var insecure bool
-	if _, err := g.parse("list", args, func(fs *flag.FlagSet) { fs.BoolVar(&insecure, "allow-insecure", false, "") }); err != nil {
+	if _, err := g.parse("list", args, nil); err != nil {
 		return nil, err
 	}
-	c, err := g.connect(insecure)
+	c, err := g.connect()
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +163,7 @@ func (v verifyOut) text() string {
 
 // target returns the sync file (no argument), a snapshot (a name in the
 // list) or a local file (a path that exists).
-func (g *globals) target(ctx context.Context, arg string, insecure bool) (*stored, *conn, error) {
+func (g *globals) target(ctx context.Context, arg string) (*stored, *conn, error) {
 	if arg != "" {
 		if b, err := os.ReadFile(arg); err == nil {
 			if len(b) > limits.Download {
@@ -174,7 +172,7 @@ func (g *globals) target(ctx context.Context, arg string, insecure bool) (*store
 			return &stored{Name: arg, Size: int64(len(b)), Form: form(b), body: b}, nil, nil
 		}
 	}
-	c, err := g.connect(insecure)
+	c, err := g.connect()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -187,12 +185,11 @@ func (g *globals) target(ctx context.Context, arg string, insecure bool) (*store
 }
 
 func cmdVerify(ctx context.Context, g *globals, args []string) (any, error) {
-	var insecure bool
-	pos, err := g.parse("verify", args, func(fs *flag.FlagSet) { fs.BoolVar(&insecure, "allow-insecure", false, "") })
+	pos, err := g.parse("verify", args, nil)
 	if err != nil || len(pos) > 1 {
 		return nil, usageError{"usage: davsync verify [NAME | FILE]"}
 	}
-	s, _, err := g.target(ctx, first(pos), insecure)
+	s, _, err := g.target(ctx, first(pos))
 	if err != nil {
 		return nil, err
 	}
@@ -236,11 +233,9 @@ func scopeOf(only string) transfer.Scope {
 
 func cmdExport(ctx context.Context, g *globals, args []string) (any, error) {
 	var out, onlyV string
-	var insecure bool
 	pos, err := g.parse("export", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&out, "o", "", "")
 		fs.StringVar(&onlyV, "only", "", "")
-		fs.BoolVar(&insecure, "allow-insecure", false, "")
 	})
 	if err != nil || len(pos) > 1 {
 		return nil, usageError{"usage: davsync export [NAME] [-o FILE] [--only accounts|preferences]"}
@@ -248,7 +243,7 @@ func cmdExport(ctx context.Context, g *globals, args []string) (any, error) {
 	if err := only(onlyV); err != nil {
 		return nil, err
 	}
-	s, _, err := g.target(ctx, first(pos), insecure)
+	s, _, err := g.target(ctx, first(pos))
 	if err != nil {
 		return nil, err
 	}
@@ -288,11 +283,10 @@ func (n nameOut) text() string {
 }
 
 func cmdSnapshot(ctx context.Context, g *globals, args []string) (any, error) {
-	var insecure bool
-	if pos, err := g.parse("snapshot", args, func(fs *flag.FlagSet) { fs.BoolVar(&insecure, "allow-insecure", false, "") }); err != nil || len(pos) > 0 {
+	if pos, err := g.parse("snapshot", args, nil); err != nil || len(pos) > 0 {
 		return nil, usageError{"usage: davsync snapshot"}
 	}
-	c, err := g.connect(insecure)
+	c, err := g.connect()
 	if err != nil {
 		return nil, err
 	}
@@ -328,11 +322,10 @@ func (r restoreOut) text() string {
 // meanwhile makes the restore fail, not vanish.
 func cmdRestore(ctx context.Context, g *globals, args []string) (any, error) {
 	var onlyV string
-	var yes, insecure bool
+	var yes bool
 	pos, err := g.parse("restore", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&onlyV, "only", "", "")
 		fs.BoolVar(&yes, "yes", false, "")
-		fs.BoolVar(&insecure, "allow-insecure", false, "")
 	})
 	if err != nil || len(pos) != 1 {
 		return nil, usageError{"usage: davsync restore NAME [--only accounts|preferences] [--yes]"}
@@ -340,7 +333,7 @@ func cmdRestore(ctx context.Context, g *globals, args []string) (any, error) {
 	if err := only(onlyV); err != nil {
 		return nil, err
 	}
-	c, err := g.connect(insecure)
+	c, err := g.connect()
 	if err != nil {
 		return nil, err
 	}
@@ -400,8 +393,7 @@ func cmdRestore(ctx context.Context, g *globals, args []string) (any, error) {
 // stored like the current file (compressed, and encrypted when the current
 // file is and the passphrase is given).
 func cmdImport(ctx context.Context, g *globals, args []string) (any, error) {
-	var insecure bool
-	pos, err := g.parse("import", args, func(fs *flag.FlagSet) { fs.BoolVar(&insecure, "allow-insecure", false, "") })
+	pos, err := g.parse("import", args, nil)
 	if err != nil || len(pos) != 1 {
 		return nil, usageError{"usage: davsync import FILE"}
 	}
@@ -413,7 +405,7 @@ func cmdImport(ctx context.Context, g *globals, args []string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := g.connect(insecure)
+	c, err := g.connect()
 	if err != nil {
 		return nil, err
 	}

@@ -61,6 +61,7 @@ flags (also as environment variables):
   --password-file F    DAVSYNC_PASSWORD    (else asked when stdin is a terminal)
   --passphrase-file F  DAVSYNC_PASSPHRASE  (for encrypted files)
   --json                               print one JSON value
+  --allow-insecure                     allow http:// to another machine (the password crosses unencrypted)
   --timeout D                          give up after D (default 10m)
 `
 )
@@ -117,7 +118,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 type globals struct {
 	url, folder, user      string
 	passwordFile, passFile string
-	json                   bool
+	json, allowInsecure    bool
 	timeout                time.Duration
 	stdin                  io.Reader
 	stdout, stderr         io.Writer
@@ -136,6 +137,7 @@ func (g *globals) flags(name string) *flag.FlagSet {
 	fs.StringVar(&g.passwordFile, "password-file", g.passwordFile, "")
 	fs.StringVar(&g.passFile, "passphrase-file", g.passFile, "")
 	fs.BoolVar(&g.json, "json", g.json, "")
+	fs.BoolVar(&g.allowInsecure, "allow-insecure", g.allowInsecure, "")
 	fs.DurationVar(&g.timeout, "timeout", orDur(g.timeout, 10*time.Minute), "")
 	return fs
 }

@@ -29,7 +29,7 @@ type conn struct {
 
 // connect checks the flags and makes the client. An http:// URL to another
 // machine needs --allow-insecure, as the extension needs the user's choice.
-func (g *globals) connect(allowInsecure bool) (*conn, error) {
+func (g *globals) connect() (*conn, error) {
 	if g.url == "" {
 		return nil, usageError{"no server: give --url or set DAVSYNC_URL (the folder URL the extension uses)"}
 	}
@@ -37,7 +37,7 @@ func (g *globals) connect(allowInsecure bool) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if webdav.Insecure(g.url) && !allowInsecure {
+	if webdav.Insecure(g.url) && !g.allowInsecure {
 		return nil, errkind.New(errkind.InsecureTransport, "connect", "the address uses http:// to another machine, so the password and the data would cross the network unencrypted; use https://, or pass --allow-insecure if the network between you is yours")
 	}
 	pass, err := g.passwordValue()

@@ -58,11 +58,10 @@ func (s syncOut) text() string {
 // with --confirm answers it.
 func cmdSync(ctx context.Context, g *globals, args []string) (any, error) {
 	var stateDir string
-	var confirm, insecure bool
+	var confirm bool
 	if _, err := g.parse("sync", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&stateDir, "state", "", "")
 		fs.BoolVar(&confirm, "confirm", false, "")
-		fs.BoolVar(&insecure, "allow-insecure", false, "")
 	}); err != nil {
 		return nil, err
 	}
@@ -96,7 +95,7 @@ func cmdSync(ctx context.Context, g *globals, args []string) (any, error) {
 		Transport: httptransport.New(),
 		Secrets:   func(string) (string, string) { return password, passphrase },
 	})
-	if err := g.replicaRemote(ctx, a, password, passphrase, insecure); err != nil {
+	if err := g.replicaRemote(ctx, a, password, passphrase); err != nil {
 		return nil, err
 	}
 	res, err := a.Sync(ctx, replicaID, app.SyncOptions{Confirm: confirm})
@@ -112,7 +111,7 @@ func cmdSync(ctx context.Context, g *globals, args []string) (any, error) {
 // memory here). The
 // directory belongs to one sync file: pointing it at another server or
 // folder is refused rather than merging two unrelated data sets into one.
-func (g *globals) replicaRemote(ctx context.Context, a *app.App, password, passphrase string, insecure bool) error {
+func (g *globals) replicaRemote(ctx context.Context, a *app.App, password, passphrase string) error {
 	s, err := a.Settings(ctx)
 	if err != nil {
 		return err
@@ -121,7 +120,7 @@ func (g *globals) replicaRemote(ctx context.Context, a *app.App, password, passp
 		"url": g.url, "folder": g.folder, "username": g.user, "password": password, "autoSync": false,
 		"encryption": map[string]any{"enabled": passphrase != "", "passphrase": passphrase, "remember": false},
 	}
-	if insecure {
+	if g.allowInsecure {
 		edit["allowInsecure"] = true
 	}
 	id := ""

@@ -35,6 +35,9 @@ async function main() {
     if (!headless) {
       const page = await b.open('options.html');
       await page.bringToFront();
+      // The browser starts with a blank tab and the helper page that sent
+      // the settings: the user should find the Import/Export page alone.
+      for (const p of b.context.pages()) if (p !== page) await p.close().catch(() => {});
       console.log('davsync: Chromium is open on the Import/Export page; close the browser to stop.');
       await new Promise((resolve) => b.context.once('close', resolve));
       return;

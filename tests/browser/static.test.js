@@ -16,15 +16,25 @@ function files(dir, ext) {
   return fs.readdirSync(path.join(EXT, dir)).filter((f) => f.endsWith(ext)).map((f) => path.join(dir, f));
 }
 
-test('en and zh_CN have the same keys, none empty', () => {
+test('every shipped language has every key, its placeholders, and its own words', () => {
   const en = locale('en');
-  const zh = locale('zh_CN');
-  assert.deepEqual(Object.keys(zh).sort(), Object.keys(en).sort());
-  for (const [k, v] of [...Object.entries(en), ...Object.entries(zh)]) {
-    assert.ok(v.message && v.message.trim(), 'empty message ' + k);
-    assert.match(k, /^[A-Za-z0-9_]+$/, 'bad key ' + k);
-    const n = (s) => (s.match(/\$\d/g) || []).sort().join();
-    assert.equal(n(en[k].message), n(zh[k].message), 'placeholders differ in ' + k);
+  const codes = fs.readdirSync(path.join(EXT, '_locales')).filter((f) => fs.statSync(path.join(EXT, '_locales', f)).isDirectory());
+  assert.ok(codes.length >= 11, 'at least 11 languages: ' + codes);
+  // Names that are the same in every language.
+  const sameEverywhere = new Set(['extName', 'urlPlaceholder', 'hostPlaceholder']);
+  const n = (s) => (s.match(/\$\d/g) || []).sort().join();
+  for (const code of codes) {
+    const l = locale(code);
+    assert.deepEqual(Object.keys(l).sort(), Object.keys(en).sort(), code + ': the same keys as en');
+    for (const [k, v] of Object.entries(l)) {
+      assert.ok(v.message && v.message.trim(), code + ': empty message ' + k);
+      assert.match(k, /^[A-Za-z0-9_]+$/, 'bad key ' + k);
+      assert.equal(n(v.message), n(en[k].message), code + ': placeholders differ in ' + k);
+      assert.ok(!(v.message.trim() in en && v.message.trim() !== k) && !v.message.includes('__MSG_'), code + ': ' + k + ' is a raw key');
+      if (code !== 'en' && !sameEverywhere.has(k)) {
+        assert.notEqual(v.message, en[k].message, code + ': ' + k + ' is still English');
+      }
+    }
   }
 });
 
