@@ -16,6 +16,24 @@ const davsync = (() => {
     return s || key;
   }
 
+  /**
+   * A message Go sent as a key with parameters ({key, args, n, text}) in
+   * the page's language: for a count n, the plural form the language's
+   * Intl.PluralRules picks (key_one or key_other); Go's English text when
+   * the locale lacks the key. A plain string is shown as it is.
+   * @param {MsgMsg | string | null | undefined} m
+   */
+  function say(m) {
+    if (!m) return '';
+    if (typeof m === 'string') return m;
+    let key = m.key;
+    if (m.n != null) {
+      key += new Intl.PluralRules(document.documentElement.lang || 'en').select(m.n) === 'one' ? '_one' : '_other';
+    }
+    const s = t(key, ...(m.args || []));
+    return s && s !== key ? s : m.text;
+  }
+
   /** Fills every data-i18n* attribute below root. */
   function translate(root = document) {
     /** @param {string} sel @returns {HTMLInputElement[]} */
@@ -157,68 +175,150 @@ const davsync = (() => {
     return t('changesSummary', a, u, d);
   }
 
-  /** Renders a status object into the element (role=status keeps it announced). */
-  function renderStatus(el, status) {
+  /** A byte count as "812 B", "12.4 KB", "3.1 MB". */
+  function fmtBytes(n) {
+    if (!(n >= 0)) return '';
+    if (n < 1024) return n + ' B';
+    if (n < 1048576) return (n / 1024).toFixed(1) + ' KB';
+    return (n / 1048576).toFixed(1) + ' MB';
+  }
+
+  /** What a server is called on the pages: its name, else its host. */
+  function serverName(r) {
+    if (r.name) return r.name;
+    try { if (r.url) return new URL(r.url).host; } catch (e) { /* not a URL yet */ }
+    return t('serverN', r.id);
+  }
+
+  /** A running sync's phase and the bytes it moved: "Writing to the server · 12.0 KB of 40.0 KB". */
+  function progressText(p) {
+    if (!p || !p.phase) return '';
+    const key = 'phase_' + p.phase;
+    const phase = t(key) === key ? p.phase : t(key);
+    const bytes = p.done > 0 ? (p.total > 0 ? t('bytesOf', fmtBytes(p.done), fmtBytes(p.total)) : fmtBytes(p.done)) : '';
+    return bytes ? phase + ' · ' + bytes : phase;
+  }
+
+  /**
+   * One server's state in a few words and the class that colours it:
+   * {text, cls, spin}. enabled is the server's setting (remotes.list).
+   * @param {AppRemoteStatus} st
+   */
+  function serverState(st, enabled) {
+    if (st.state === 'syncing') {
+      const p = progressText(st.progress);
+      return { text: t('statusSyncing') + (p ? ' ' + p : ''), cls: '', spin: true };
+    }
+    if (enabled === false) return { text: t('srvDisabled'), cls: 'muted' };
+    if (st.state === 'idle') return { text: t('statusIdle'), cls: 'okc' };
+    if (st.state === 'never_synced') return { text: t('srvNeverSynced'), cls: 'muted' };
+    if (st.state === 'not_configured') return { text: t('srvNoAddress'), cls: 'muted' };
+    const cls = st.state === 'needs_confirmation' ? 'warn' : 'error';
+    return { text: st.error ? errorParts(st.error).title : t('srvAttention'), cls };
+  }
+
+  /** Appends a div with class cls and text to el; returns it. */
+  function addLine(el, cls, text) {
+    const div = document.createElement('div');
+    div.className = cls;
+    div.textContent = text;
+    el.append(div);
+    return div;
+  }
+
+  /** "If you confirm: This device: …; Server: …" for a held cycle's preview. */
+  function previewLine(pv) {
+    return t('previewWould') + ' ' + t('lastChangesLocal') + ': ' + fmtChanges(pv.local) + '; ' +
+      t('lastChangesRemote') + ': ' + fmtChanges(pv.remote);
+  }
+
+  /**
+   * The device's state in one place (the worst server's, as the badge):
+   * what to do first on a new profile, "Up to date", or which server needs
+   * the user and why. withDetail adds the fix and the pause under the
+   * title (the popup; the options page shows those in the server's row).
+   * remotes (remotes.list) tells a disabled server apart.
+   * @param {HTMLElement} el
+   * @param {AppStatus} status
+   * @param {AppRemote[] | null} remotes
+   * @param {boolean} [withDetail]
+   */
+  function renderSummary(el, status, remotes, withDetail) {
     el.textContent = '';
     if (!status) return;
+    const list = status.remotes || [];
     const line = document.createElement('div');
     line.className = 'status-line';
-    if (status.state === 'syncing') {
+    el.append(line);
+    const anyEnabled = remotes ? remotes.some((r) => r.enabled && r.url) : status.state !== 'not_configured';
+    if (!list.length || !status.configured) {
+      line.append(t('firstRunTitle'));
+      addLine(el, 'muted', t(withDetail ? 'firstRunPopup' : 'firstRunHelp'));
+      return;
+    }
+    if (!anyEnabled) {
+      line.append(t('allDisabled'));
+    } else if (status.state === 'syncing') {
       const sp = document.createElement('span');
       sp.className = 'spinner';
       sp.setAttribute('aria-hidden', 'true');
       line.append(sp, t('statusSyncing'));
-    } else if (!status.configured) {
-      line.append(t('statusNotConfigured'));
-    } else if (status.error) {
-      line.classList.add('error');
-      line.append(errorParts(status.error).title);
-    } else {
+    } else if (status.state === 'idle') {
+      line.classList.add('okc');
       line.append(t('statusIdle'));
+    } else if (status.state === 'never_synced') {
+      line.append(t('statusNeverSynced'));
+    } else {
+      const w = list.find((r) => r.id === status.worst) || list[0];
+      const { title, detail } = errorParts(w.status.error);
+      line.classList.add(status.state === 'needs_confirmation' ? 'warn' : 'error');
+      line.append((list.length > 1 ? w.name + ': ' : '') + (title || t('srvAttention')));
+      if (withDetail) {
+        if (detail) addLine(el, 'error-detail', detail);
+        if (w.status.paused) addLine(el, 'warn', t('syncPaused'));
+        if (w.status.preview && w.status.preview.message) addLine(el, 'warn', previewLine(w.status.preview));
+      }
     }
-    el.append(line);
-    const detail = line.classList.contains('error') && errorParts(status.error).detail;
-    if (detail) {
-      const d = document.createElement('div');
-      d.className = 'error-detail';
-      d.textContent = detail;
-      el.append(d);
+    if (status.conflicts > 0) addLine(el, 'warn', t('conflictsPending', status.conflicts));
+  }
+
+  /**
+   * One server's status in full, under its name: the error and its fix,
+   * the last and next sync, what the last sync changed, what a held sync
+   * would do, and the notes of the last sync.
+   * @param {HTMLElement} el
+   * @param {AppRemoteStatus} st
+   * @param {boolean} enabled
+   */
+  function renderServerStatus(el, st, enabled) {
+    el.textContent = '';
+    const failed = st.error && st.state !== 'syncing';
+    if (failed) {
+      const detail = errorParts(st.error).detail;
+      if (detail) addLine(el, 'error-detail', detail);
     }
-    const add = (cls, text) => {
-      const div = document.createElement('div');
-      div.className = cls;
-      div.textContent = text;
-      el.append(div);
-      return div;
-    };
-    add('muted', t('lastSync') + ': ' + fmtTime(status.lastSync));
+    const when = [t('lastSync') + ': ' + fmtTime(st.lastSync)];
     // When the next automatic cycle runs: after a failure this is the
     // backoff (or the server's Retry-After), so the user sees when davsync
     // tries again instead of guessing.
-    if (status.paused) add('warn', t('syncPaused'));
-    else if (status.nextRun > 0 && status.state !== 'syncing') add('muted', t('nextSync') + ': ' + fmtTime(status.nextRun));
-    if (status.lastChanges && !status.error && status.state !== 'syncing') {
-      const ch = document.createElement('div');
-      ch.className = 'muted';
-      ch.textContent = t('lastChangesLocal') + ': ' + fmtChanges(status.lastChanges.local) + '; ' +
-        t('lastChangesRemote') + ': ' + fmtChanges(status.lastChanges.remote);
-      el.append(ch);
+    if (enabled && !st.paused && st.nextRun > 0 && st.state !== 'syncing') when.push(t('nextSync') + ': ' + fmtTime(st.nextRun));
+    addLine(el, 'muted', when.join(' · '));
+    if (enabled && st.paused) addLine(el, 'warn', t('syncPaused'));
+    if (st.lastChanges && !failed && st.state !== 'syncing') {
+      addLine(el, 'muted', t('lastChangesLocal') + ': ' + fmtChanges(st.lastChanges.local) + '; ' +
+        t('lastChangesRemote') + ': ' + fmtChanges(st.lastChanges.remote));
     }
-    if (status.preview && status.preview.message) {
-      // What a held cycle would do, so the user can confirm knowingly.
-      const pv = document.createElement('div');
-      pv.className = 'warn';
-      pv.textContent = t('previewWould') + ' ' + t('lastChangesLocal') + ': ' + fmtChanges(status.preview.local) +
-        '; ' + t('lastChangesRemote') + ': ' + fmtChanges(status.preview.remote);
-      el.append(pv);
+    // What a held cycle would do, so the user can confirm knowingly.
+    if (st.preview && st.preview.message) {
+      if (st.preview.note) addLine(el, 'warn', say(st.preview.note));
+      addLine(el, 'warn', previewLine(st.preview));
     }
-    if (status.conflicts > 0) add('warn', t('conflictsPending', status.conflicts));
-    if (status.warnings && status.warnings.length) {
+    if (st.warnings && st.warnings.length) {
       // Go's words (e.g. a record stamped far in the future by a device
       // whose clock is wrong), under a translated heading.
-      const w = add('warn', t('syncWarnings'));
+      const w = addLine(el, 'warn', t('syncWarnings'));
       const ul = document.createElement('ul');
-      for (const text of status.warnings) {
+      for (const text of st.warnings) {
         const li = document.createElement('li');
         li.textContent = text;
         ul.append(li);
@@ -241,12 +341,64 @@ const davsync = (() => {
     el.classList.toggle('error', !!isError);
   }
 
-  /** Disables a button while fn runs, so a double click cannot run it twice. */
+  /**
+   * Disables a button while fn runs, so a double click cannot run it twice.
+   * A disabled button drops the keyboard focus to the page: the focus goes
+   * back to it after, unless fn moved it elsewhere meanwhile.
+   */
   async function busy(btn, fn) {
+    const had = document.activeElement === btn;
     btn.disabled = true;
     btn.setAttribute('aria-busy', 'true');
-    try { return await fn(); } finally { btn.disabled = false; btn.removeAttribute('aria-busy'); }
+    try { return await fn(); } finally {
+      btn.disabled = false;
+      btn.removeAttribute('aria-busy');
+      const now = document.activeElement;
+      if (had && btn.isConnected && (!now || now === document.body || now === btn)) btn.focus();
+    }
   }
 
-  return { t, translate, send, errorText, errorParts, init, applyTheme, applyLanguage, fmtTime, fmtChanges, renderStatus, watchStatus, toast, busy };
+  /** The element each open dialog gives the focus back to. @type {Map<HTMLDialogElement, any>} */
+  const openers = new Map();
+
+  /**
+   * Opens dlg as a modal: Tab and Shift+Tab stay inside it (the page behind
+   * is inert, but Tab would otherwise leave for the browser's own controls),
+   * and the focus goes back to opener when it closes, however it closes (a
+   * button, Escape). opener may be a function that finds it then: the
+   * button can have been re-rendered meanwhile.
+   * @param {HTMLDialogElement} dlg
+   * @param {HTMLElement | (() => HTMLElement | null)} opener
+   * @param {HTMLElement} [first] the control to start on
+   */
+  function openModal(dlg, opener, first) {
+    if (!dlg.dataset.modal) {
+      dlg.dataset.modal = '1';
+      dlg.addEventListener('keydown', (ev) => {
+        if (ev.key !== 'Tab') return;
+        const all = /** @type {HTMLElement[]} */ ([...dlg.querySelectorAll('a[href], button, input, select, textarea, [tabindex]')])
+          .filter((e) => !(/** @type {any} */ (e).disabled) && e.tabIndex >= 0 && e.getClientRects().length > 0);
+        if (!all.length) return;
+        const firstEl = all[0], last = all[all.length - 1];
+        if (ev.shiftKey && (document.activeElement === firstEl || !dlg.contains(document.activeElement))) { last.focus(); ev.preventDefault(); }
+        else if (!ev.shiftKey && document.activeElement === last) { firstEl.focus(); ev.preventDefault(); }
+      });
+      dlg.addEventListener('close', () => {
+        // The close event comes a moment after close(): the same dialog may
+        // have opened again meanwhile (a second question), and keeps it.
+        if (dlg.open) return;
+        const o = openers.get(dlg);
+        openers.delete(dlg);
+        const back = typeof o === 'function' ? o() : o;
+        if (back && back.isConnected) back.focus();
+      });
+    }
+    const usable = typeof opener === 'function' || (opener && opener !== document.body && !dlg.contains(opener));
+    if (usable || !openers.has(dlg)) openers.set(dlg, opener);
+    dlg.showModal();
+    if (first) first.focus();
+  }
+
+  return { t, say, translate, send, errorText, errorParts, init, applyTheme, applyLanguage, fmtTime, fmtChanges, fmtBytes,
+    serverName, serverState, progressText, renderSummary, renderServerStatus, watchStatus, toast, busy, openModal };
 })();

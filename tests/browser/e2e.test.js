@@ -61,11 +61,19 @@ test('extension in Chromium', async (t) => {
 
   await t.test('Test Connection: wrong password shows the auth error, right one works', async () => {
     const p = await A.open('options.html');
+    await p.click('#addServer');
     await p.fill('#url', dav.url);
     await p.fill('#username', dav.user);
     await p.fill('#password', 'wrong password');
+    // As davsync 0.1 set a server up: syncs only when asked.
+    await p.uncheck('#autoSync');
+    await p.uncheck('#syncOnStartup');
     await p.click('#save');
-    await until(() => p.textContent('#settingsMsg').then((s) => s.includes('Saved')), { what: 'saved' });
+    await until(() => p.textContent('#serversMsg').then((s) => s.includes('Saved')), { what: 'saved' });
+    // Test connection in the saved server's editor: the password field is
+    // empty, so the test uses the saved (wrong) password.
+    const edit = p.locator('#servers button[data-act="edit"]').first();
+    await edit.click();
     await p.click('#test');
     const bad = await until(async () => {
       const s = await p.textContent('#settingsMsg');
@@ -75,11 +83,15 @@ test('extension in Chromium', async (t) => {
     assert.doesNotMatch(bad, /wrong password/);
     await p.fill('#password', PASS);
     await p.click('#save');
-    await until(async () => (await A.ok('settings.get')).settings.passwordSet, { what: 'password saved' });
+    await until(async () => (await A.ok('settings.get')).settings.passwordSet && !(await p.evaluate(() => document.getElementById('editor').open)), { what: 'password saved' });
+    await edit.click();
     await p.click('#test');
     await until(() => p.textContent('#settingsMsg').then((s) => s.includes('Connection works')), { what: 'good test' });
     const checks = await p.textContent('#checkResult');
     assert.match(checks, /accepted the user name and password/);
+    await p.click('#cancelServer');
+    const s = (await A.ok('settings.get')).settings;
+    assert.deepEqual([s.url, s.username, s.autoSync, s.syncOnStartup], [dav.url, dav.user, false, false]);
     await p.close();
   });
 
@@ -115,7 +127,8 @@ test('extension in Chromium', async (t) => {
     await shoot(o, 'options');
     const pop = await A.open('popup.html');
     await pop.setViewportSize({ width: 340, height: 260 });
-    await until(() => pop.textContent('#status').then((s) => s.includes('Last sync')), { what: 'popup status' });
+    await until(() => pop.textContent('#servers').then((s) => s.includes('Last sync')), { what: 'popup status' });
+    assert.match(await pop.textContent('#status'), /Up to date/);
     await shoot(pop, 'popup');
     await pop.close();
     await o.close();
@@ -212,8 +225,9 @@ test('extension in Chromium', async (t) => {
     // Go's messages are English: a Chinese page leads with the translated fix.
     const o = await A.open('options.html');
     await until(() => o.textContent('#preview').then((s) => s === '预览'), { what: 'zh_CN options' });
-    // The status card too, from the first render (not only after a sync).
-    await until(() => o.textContent('#status').then((s) => s.includes('上次同步')), { what: 'zh_CN status card' });
+    // The server's status too, from the first render (not only after a sync).
+    await until(() => o.textContent('#servers').then((s) => s.includes('上次同步')), { what: 'zh_CN server status' });
+    assert.equal(await o.textContent('#status'), '已是最新');
     await o.fill('#importText', '{"format": "davsync", "version": 1, "collections": ');
     await o.click('#preview');
     const msg = await until(() => o.textContent('#importMsg').then((s) => s.includes('备份文件无效') && s), { what: 'zh_CN error' });
@@ -258,11 +272,12 @@ test('extension in Chromium', async (t) => {
     // request the WebDAV server refuses, and the page asks on Save.
     const P = await browser({ extDir: DIST });
     const p = await P.open('options.html');
+    await p.click('#addServer');
     await p.fill('#url', dav.url);
     await p.fill('#username', dav.user);
     await p.fill('#password', PASS);
     await p.click('#save');
-    await until(() => p.textContent('#settingsMsg').then((s) => s.includes('Saved')), { what: 'saved without the permission' });
+    await until(() => p.textContent('#serversMsg').then((s) => s.includes('Saved')), { what: 'saved without the permission' });
     assert.equal(await p.evaluate(() => chrome.permissions.contains({ origins: ['http://127.0.0.1/*'] })), false);
     const r = await P.send('sync.now');
     assert.equal(r.ok, false);
@@ -283,7 +298,7 @@ test('extension in Chromium', async (t) => {
     }, { timeout: 30000, what: 'alarm-driven sync' }).catch((e) => { throw new Error(e.message + ': ' + JSON.stringify(last)); });
     assert.equal(st.error, null);
     const o = await C.open('options.html');
-    await until(() => o.textContent('#status').then((s) => s.includes('Next automatic sync')), { what: 'next run in the page' });
+    await until(() => o.textContent('#servers').then((s) => s.includes('Next automatic sync')), { what: 'next run in the page' });
     await o.close();
     const n = await names(C);
     for (const x of ['Alpha', 'Bravo', 'Delta', 'Echo', 'Bulk 2999']) assert.ok(n.includes(x), x + ' missing in C');
@@ -456,7 +471,7 @@ test('extension in Chromium', async (t) => {
     const st = (await A.ok('sync.status')).status;
     assert.ok(st.warnings && st.warnings.some((w) => w.includes('"from-the-future"') && w.includes('ahead')), JSON.stringify(st.warnings));
     const p = await A.open('options.html');
-    await until(() => p.textContent('#status').then((s) => s.includes('Notes from the last sync:') && s.includes('from-the-future')), { what: 'warning in the page' });
+    await until(() => p.textContent('#servers').then((s) => s.includes('Notes from the last sync:') && s.includes('from-the-future')), { what: 'warning in the page' });
     await p.close();
   });
 

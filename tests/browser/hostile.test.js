@@ -55,7 +55,7 @@ test('a plaintext file swapped in under encryption is asked about, naming what w
     const s = await p.textContent('#confirmText');
     return s.includes('not encrypted') && s;
   }, { what: 'the encryption question' });
-  assert.match(text, /add 1 record/);
+  assert.match(text, /\badd 1\b/);
   assert.match(text, /Foreign Relay/);
   assert.match(text, /do not confirm/);
   for (const scheme of ['light', 'dark']) {
@@ -70,7 +70,7 @@ test('a plaintext file swapped in under encryption is asked about, naming what w
   // "Sync now" asks too, in the status card, and nothing arrives.
   await p.click('#syncNow');
   await until(() => p.textContent('#syncMsg').then((s) => s.includes('not encrypted')), { what: 'sync now refused' });
-  await until(() => p.textContent('#status').then((s) => s.includes('not encrypted')), { what: 'the question in the status' });
+  await until(() => p.textContent('#servers').then((s) => s.includes('not encrypted')), { what: 'the question in the status' });
   assert.ok(await p.isVisible('#confirmSync'));
   assert.deepEqual(await names(), ['Mine']);
 
@@ -85,6 +85,8 @@ test('a plaintext file swapped in under encryption is asked about, naming what w
 
 test('http:// to another machine needs an explicit choice for that server', async () => {
   const p = await B.open('options.html');
+  const edit = p.locator('#servers button[data-act="edit"]').first();
+  await edit.click();
   assert.equal(await p.isVisible('#insecureBox'), false);
   await p.fill('#url', 'http://nas.example.test:5005/dav/');
   await until(() => p.isVisible('#insecureBox'), { what: 'the unencrypted-connection choice' });
@@ -97,10 +99,15 @@ test('http:// to another machine needs an explicit choice for that server', asyn
     return /Unencrypted connection/.test(s) && s;
   }, { what: 'refused save' });
   assert.doesNotMatch(err, /a password/);
+  assert.ok(await p.evaluate(() => document.getElementById('editor').open), 'a refused save keeps the editor open');
   assert.notEqual((await B.ok('settings.get')).settings.url, 'http://nas.example.test:5005/dav/');
   await p.check('#allowInsecure');
   await p.click('#save');
   await until(async () => (await B.ok('settings.get')).settings.allowInsecure, { what: 'allowed and saved' });
+  // The editor shows the choice made for this server.
+  await until(async () => !(await p.evaluate(() => document.getElementById('editor').open)), { what: 'editor closed' });
+  await edit.click();
+  assert.equal(await p.isChecked('#allowInsecure'), true);
   for (const scheme of ['light', 'dark']) {
     await p.emulateMedia({ colorScheme: scheme });
     await p.locator('#insecureBox').screenshot({ path: path.join(SHOTS, `insecure-choice-${scheme}.png`) });

@@ -30,6 +30,9 @@ test('every shipped language has every key, its placeholders, and its own words'
       assert.ok(v.message && v.message.trim(), code + ': empty message ' + k);
       assert.match(k, /^[A-Za-z0-9_]+$/, 'bad key ' + k);
       assert.equal(n(v.message), n(en[k].message), code + ': placeholders differ in ' + k);
+      // Chrome reads $name$ as a named placeholder and refuses the whole
+      // extension when it is not declared: "$3$4" would be one.
+      assert.doesNotMatch(v.message, /\$[A-Za-z0-9_]+\$/, code + ': ' + k + ' has a $..$ sequence Chrome takes for a named placeholder');
       assert.ok(!(v.message.trim() in en && v.message.trim() !== k) && !v.message.includes('__MSG_'), code + ': ' + k + ' is a raw key');
       if (code !== 'en' && !sameEverywhere.has(k)) {
         assert.notEqual(v.message, en[k].message, code + ': ' + k + ' is still English');
