@@ -163,7 +163,17 @@ const davsync = (() => {
 
   function fmtTime(ms) {
     if (!ms) return t('never');
-    return new Date(ms).toLocaleString(document.documentElement.lang || undefined);
+    return new Date(ms).toLocaleString(locale());
+  }
+
+  /** The page's language for Intl (the chosen one, else the browser's). */
+  function locale() {
+    return document.documentElement.lang || undefined;
+  }
+
+  /** A count in the page's language (1,234 / 1 234 / 1.234). */
+  function fmtCount(n) {
+    return new Intl.NumberFormat(locale()).format(n);
   }
 
   /** "3 added, 1 updated" for a Changes map {collection: {added, updated, deleted}}. */
@@ -172,15 +182,14 @@ const davsync = (() => {
     let a = 0, u = 0, d = 0;
     for (const c of Object.values(changes)) { a += c.added || 0; u += c.updated || 0; d += c.deleted || 0; }
     if (!a && !u && !d) return t('noChanges');
-    return t('changesSummary', a, u, d);
+    return t('changesSummary', fmtCount(a), fmtCount(u), fmtCount(d));
   }
 
-  /** A byte count as "812 B", "12.4 KB", "3.1 MB". */
+  /** A byte count as "812 B", "12.4 kB", "3.1 MB", in the page's language's digits and unit names. */
   function fmtBytes(n) {
     if (!(n >= 0)) return '';
-    if (n < 1024) return n + ' B';
-    if (n < 1048576) return (n / 1024).toFixed(1) + ' KB';
-    return (n / 1048576).toFixed(1) + ' MB';
+    const [v, unit] = n < 1024 ? [n, 'byte'] : n < 1048576 ? [n / 1024, 'kilobyte'] : [n / 1048576, 'megabyte'];
+    return new Intl.NumberFormat(locale(), { style: 'unit', unit, unitDisplay: 'short', maximumFractionDigits: unit === 'byte' ? 0 : 1 }).format(v);
   }
 
   /** What a server is called on the pages: its name, else its host. */
@@ -190,7 +199,7 @@ const davsync = (() => {
     return t('serverN', r.id);
   }
 
-  /** A running sync's phase and the bytes it moved: "Writing to the server · 12.0 KB of 40.0 KB". */
+  /** A running sync's phase and the bytes it moved: "Writing to the server · 12 kB of 40 kB". */
   function progressText(p) {
     if (!p || !p.phase) return '';
     const key = 'phase_' + p.phase;

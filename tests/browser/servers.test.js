@@ -208,7 +208,7 @@ test('servers: add, test, pick a folder, sync all, disable, remove', async (t) =
     const home1 = st.remotes.find((r) => r.name === 'Home');
     home1.status = { ...home1.status, state: 'syncing', progress: { phase: 'writing', done: 12288, total: 40960 } };
     await o.evaluate((s) => onStatus(s), { ...st, state: 'syncing' });
-    assert.equal(await row(o, 'Home').locator('.server-state').innerText(), 'Syncing… Writing to the server · 12.0 KB of 40.0 KB');
+    assert.equal(await row(o, 'Home').locator('.server-state').innerText(), 'Syncing… Writing to the server · 12 kB of 40 kB');
     assert.match(await text(o, '#status'), /Syncing/);
     await row(o, 'Home').screenshot({ path: path.join(SHOTS, 'server-row-syncing-light.png') });
     await o.evaluate((s) => onStatus(s), await status());
