@@ -391,8 +391,8 @@ interface TransferPreview {
   sections: Array<TransferSection>;
   duplicates: Array<TransferDuplicate>;
   not_imported: Array<AllapihubItem>;
-  notes: Array<string>;
-  warnings: Array<string>;
+  notes: Array<MsgMsg>;
+  warnings: Array<MsgMsg>;
   conflicts: number;
   changed: boolean;
 }
@@ -407,8 +407,8 @@ interface TransferResult {
   sections: Array<TransferSection>;
   duplicates: Array<TransferDuplicate>;
   not_imported: Array<AllapihubItem>;
-  notes: Array<string>;
-  warnings: Array<string>;
+  notes: Array<MsgMsg>;
+  warnings: Array<MsgMsg>;
   conflicts: number;
   changed: boolean;
   applied: boolean;

@@ -976,7 +976,7 @@ function renderPreview(pv) {
     String(s.skipped || 0), // duplicates are listed in a note; in add mode the skipped ones are already in skipped
   ]);
   box.append(table([t('pvSection'), t('pvInFile'), t('pvAdded'), t('pvUpdated'), t('pvDeleted'), t('pvUnchanged'), t('pvSkipped')], rows));
-  const notes = [...(pv.warnings || []).map((w) => [w, 'warn']), ...(pv.notes || []).map((n) => [n, ''])];
+  const notes = [...(pv.warnings || []).map((w) => [davsync.say(w), 'warn']), ...(pv.notes || []).map((n) => [davsync.say(n), ''])];
   if ((pv.duplicates || []).length) notes.push([t('pvDuplicates', pv.duplicates.length), 'warn']);
   if ((pv.not_imported || []).length) notes.push([t('pvNotImported', pv.not_imported.length), 'warn']);
   if (!pv.changed) notes.push([t('pvNoChange'), '']);

@@ -27,6 +27,14 @@ var English = map[string]string{
 	"askPlainRemoteCounts_one":   "encryption is on, but the sync file on the server is not encrypted. It holds $1 record; taking it would add $2 and change or delete $3 on this device$4. If encryption was not turned off on purpose on another device, someone who can write to the server may have replaced the file: do not confirm, restore a snapshot instead. Confirm to take the file and store it encrypted from now on.",
 	"askPlainRemoteCounts_other": "encryption is on, but the sync file on the server is not encrypted. It holds $1 records; taking it would add $2 and change or delete $3 on this device$4. If encryption was not turned off on purpose on another device, someone who can write to the server may have replaced the file: do not confirm, restore a snapshot instead. Confirm to take the file and store it encrypted from now on.",
 
+	// The import preview's notes (transfer.Preview).
+	"importNonWebURLs_one":    "1 account in the file has a site address that is not an http:// or https:// web address (for example $2); davsync shows such addresses as text, never as a link.",
+	"importNonWebURLs_other":  "$1 accounts in the file have a site address that is not an http:// or https:// web address (for example $2); davsync shows such addresses as text, never as a link.",
+	"importNoAccounts":        "The file holds no accounts; accounts on this device stay as they are.",
+	"importNoPreferences":     "The file holds no preferences davsync uses; preferences on this device stay as they are.",
+	"importDeletedHere_one":   "1 record in the file was deleted on this device; add does not bring it back (merge or replace would).",
+	"importDeletedHere_other": "$1 records in the file were deleted on this device; add does not bring them back (merge or replace would).",
+
 	// Warnings of a cycle (cycle.Result.Warnings).
 	"warnServerClockAhead_one":   "the server's clock is $1 day ahead of this device's; check this device's date and time (until then davsync stamps edits after the server's time)",
 	"warnServerClockAhead_other": "the server's clock is $1 days ahead of this device's; check this device's date and time (until then davsync stamps edits after the server's time)",

@@ -41,6 +41,10 @@ func Count(key string, n int, args ...string) Msg {
 	return m
 }
 
+// Plain is English text that has no key (an All API Hub conversion's or
+// the merge's per-record notes): the pages show it as it is.
+func Plain(text string) Msg { return Msg{Text: text} }
+
 // String is the message in English.
 func (m Msg) String() string {
 	if m.Text != "" {

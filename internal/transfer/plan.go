@@ -2,7 +2,6 @@ package transfer
 
 import (
 	"bytes"
-	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/davsync/davsync/internal/envelope"
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/merge"
+	"github.com/davsync/davsync/internal/msg"
 	"github.com/tidwall/gjson"
 )
 
@@ -90,9 +90,12 @@ type Preview struct {
 	Duplicates []Duplicate `json:"duplicates"`
 	// NotImported lists what the file holds that davsync does not import.
 	NotImported []allapihub.Item `json:"not_imported"`
-	Notes       []string         `json:"notes"`
-	Warnings    []string         `json:"warnings"`
-	Conflicts   int              `json:"conflicts"`
+	// Notes and Warnings are messages for the pages (msg keys where the
+	// words are davsync's; an All API Hub conversion's and the merge's
+	// per-record notes are English text only).
+	Notes     []msg.Msg `json:"notes"`
+	Warnings  []msg.Msg `json:"warnings"`
+	Conflicts int       `json:"conflicts"`
 	// Changed is false when importing would change nothing.
 	Changed bool `json:"changed"`
 }
@@ -227,27 +230,25 @@ func (p *planner) plan(accMode, prefMode Mode) (*ImportPlan, error) {
 	case !in.hasRecords && !in.hasPrefs:
 		pv.FileScope = "none"
 	}
-	pv.NotImported, pv.Notes, pv.Warnings = []allapihub.Item{}, []string{}, []string{}
+	pv.NotImported, pv.Notes, pv.Warnings = []allapihub.Item{}, []msg.Msg{}, []msg.Msg{}
 	if in.report != nil {
 		pv.NotImported = append(pv.NotImported, in.report.NotImported...)
-		pv.Notes = append(pv.Notes, in.report.Notes...)
+		for _, n := range in.report.Notes {
+			pv.Notes = append(pv.Notes, msg.Plain(n))
+		}
 	}
 	if n, ex := nonWebURLs(in.doc); n > 0 && in.hasRecords {
-		who := fmt.Sprintf("%d accounts in the file have", n)
-		if n == 1 {
-			who = "1 account in the file has"
-		}
-		pv.Warnings = append(pv.Warnings, fmt.Sprintf("%s a site address that is not an http:// or https:// web address (for example %q); davsync shows such addresses as text, never as a link.", who, ex))
+		pv.Warnings = append(pv.Warnings, msg.Count("importNonWebURLs", n, strconv.Quote(ex)))
 	}
 	// A section the file does not hold is never touched: "replace" must not
 	// wipe what the file simply did not carry.
 	if !in.hasRecords && accMode != ModeSkip {
 		accMode = ModeSkip
-		pv.Notes = append(pv.Notes, "The file holds no accounts; accounts on this device stay as they are.")
+		pv.Notes = append(pv.Notes, msg.New("importNoAccounts"))
 	}
 	if !in.hasPrefs && prefMode != ModeSkip {
 		prefMode = ModeSkip
-		pv.Notes = append(pv.Notes, "The file holds no preferences davsync uses; preferences on this device stay as they are.")
+		pv.Notes = append(pv.Notes, msg.New("importNoPreferences"))
 	}
 
 	// Work on a copy: the caller's document stays the undo state.
@@ -280,7 +281,9 @@ func (p *planner) plan(accMode, prefMode Mode) (*ImportPlan, error) {
 			return nil, err
 		}
 		out, conflicts = res.Doc, res.Conflicts
-		pv.Warnings = append(pv.Warnings, res.Warnings...)
+		for _, w := range res.Warnings {
+			pv.Warnings = append(pv.Warnings, msg.Plain(w))
+		}
 	}
 	out.ExportedAt = p.local.ExportedAt
 
@@ -326,7 +329,7 @@ func (p *planner) plan(accMode, prefMode Mode) (*ImportPlan, error) {
 	}
 	pv.Conflicts = len(conflicts)
 	if p.deletedHere > 0 {
-		pv.Notes = append(pv.Notes, fmt.Sprintf("%d records in the file were deleted on this device; add does not bring them back (merge or replace would).", p.deletedHere))
+		pv.Notes = append(pv.Notes, msg.Count("importDeletedHere", p.deletedHere))
 	}
 	pv.Changed = !bytes.Equal(p.local.Marshal(), out.Marshal())
 	return &ImportPlan{Preview: *pv, Doc: out, Stamp: p.stamp, Conflicts: conflicts}, nil

@@ -188,7 +188,7 @@ func TestModesAccounts(t *testing.T) {
 		}
 		// b, c exist; d was deleted here: 3 skipped; f is a likely duplicate but added
 		checkCounts(t, section(p, "accounts"), counts{added: 2, unchanged: 3, skipped: 3, dups: 1})
-		if len(p.Preview.Notes) == 0 || !strings.Contains(strings.Join(p.Preview.Notes, " "), "deleted on this device") {
+		if len(p.Preview.Notes) == 0 || !strings.Contains(fmt.Sprint(p.Preview.Notes), "deleted on this device") {
 			t.Errorf("notes %q lack the deleted-here note", p.Preview.Notes)
 		}
 	})
@@ -741,7 +741,7 @@ func TestImportReportsNonWebSiteURLs(t *testing.T) {
 	p := plan(t, localDoc(t), file.Marshal(), ImportOptions{})
 	found := false
 	for _, w := range p.Preview.Warnings {
-		found = found || strings.Contains(w, "1 account in the file has") && strings.Contains(w, "javascript:alert(1)")
+		found = found || strings.Contains(w.String(), "1 account in the file has") && strings.Contains(w.String(), "javascript:alert(1)")
 	}
 	if !found {
 		t.Fatalf("warnings %q do not report the javascript: address", p.Preview.Warnings)
