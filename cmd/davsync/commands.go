@@ -67,10 +67,7 @@ func sup(s webdav.Support) string {
 }
 
 func cmdCheck(ctx context.Context, g *globals, args []string) (any, error) {
-	if _, err := g.parse("check", args, nil); err != nil {
-		return nil, err
-	}
-	c, err := g.connect()
+	c, err := g.connectBare("check", args)
 	if err != nil {
 		return nil, err
 	}
@@ -123,10 +120,7 @@ func counts(s *stored) string {
 }
 
 func cmdList(ctx context.Context, g *globals, args []string) (any, error) {
-	if _, err := g.parse("list", args, nil); err != nil {
-		return nil, err
-	}
-	c, err := g.connect()
+	c, err := g.connectBare("list", args)
 	if err != nil {
 		return nil, err
 	}
@@ -283,10 +277,7 @@ func (n nameOut) text() string {
 }
 
 func cmdSnapshot(ctx context.Context, g *globals, args []string) (any, error) {
-	if pos, err := g.parse("snapshot", args, nil); err != nil || len(pos) > 0 {
-		return nil, usageError{"usage: davsync snapshot"}
-	}
-	c, err := g.connect()
+	c, err := g.connectBare("snapshot", args)
 	if err != nil {
 		return nil, err
 	}

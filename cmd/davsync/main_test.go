@@ -172,6 +172,18 @@ func newCLI(t *testing.T, s server, folder, pp string) cli {
 	return cli{t: t, s: s, folder: folder, pp: pp, dir: t.TempDir()}
 }
 
+// synced is an encrypted, compressed sync file with Alpha and Beta that
+// the extension's engine wrote, and the tool pointed at it.
+func synced(t *testing.T, s server) (*device, cli) {
+	t.Helper()
+	folder := nextFolder(s)
+	d := newDevice(t, s, folder, true, testPassphrase)
+	d.put("a1", "Alpha")
+	d.put("a2", "Beta")
+	d.sync()
+	return d, newCLI(t, s, folder, testPassphrase)
+}
+
 func nextFolder(s server) string { return fmt.Sprintf("cli-%s-%d", s.Name, folderSeq.Add(1)) }
 
 // TestReadsWhatTheExtensionWrote: list, verify and export read the plain,
@@ -292,12 +304,7 @@ func TestPassphraseAndDamage(t *testing.T) {
 func TestSnapshotRestoreImport(t *testing.T) {
 	for _, s := range servers(t) {
 		t.Run(s.Name, func(t *testing.T) {
-			folder := nextFolder(s)
-			d := newDevice(t, s, folder, true, testPassphrase)
-			d.put("a1", "Alpha")
-			d.put("a2", "Beta")
-			d.sync()
-			c := newCLI(t, s, folder, testPassphrase)
+			d, c := synced(t, s)
 			var snap nameOut
 			if err := json.Unmarshal([]byte(c.ok("--json", "snapshot")), &snap); err != nil {
 				t.Fatal(err)
@@ -388,12 +395,7 @@ func backupWith(t *testing.T, id, name string) *backup.Document {
 func TestReplica(t *testing.T) {
 	for _, s := range servers(t) {
 		t.Run(s.Name, func(t *testing.T) {
-			folder := nextFolder(s)
-			d := newDevice(t, s, folder, true, testPassphrase)
-			d.put("a1", "Alpha")
-			d.put("a2", "Beta")
-			d.sync()
-			c := newCLI(t, s, folder, testPassphrase)
+			d, c := synced(t, s)
 			state := filepath.Join(t.TempDir(), "replica")
 			c.ok("sync", "--state", state)
 
@@ -440,7 +442,7 @@ func TestReplica(t *testing.T) {
 			// Another server for the same directory is refused.
 			other := s
 			other.URL = strings.TrimSuffix(s.URL, "/") + "/elsewhere/"
-			if o := newCLI(t, other, folder, testPassphrase).run("sync", "--state", state); o.code != exitUsage {
+			if o := newCLI(t, other, c.folder, testPassphrase).run("sync", "--state", state); o.code != exitUsage {
 				t.Fatalf("another server for the replica: exit %d, %s", o.code, o.stderr)
 			}
 

@@ -51,6 +51,19 @@ func (g *globals) connect() (*conn, error) {
 	return &conn{g: g, layout: l, client: c}, nil
 }
 
+// connectBare parses the arguments of a command that takes none but the
+// global flags, and connects.
+func (g *globals) connectBare(name string, args []string) (*conn, error) {
+	pos, err := g.parse(name, args, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) > 0 {
+		return nil, usageError{"usage: davsync [flags] " + name}
+	}
+	return g.connect()
+}
+
 // stored is a file as it lies on the server (or on disk) and, when it
 // could be read, the document in it.
 type stored struct {

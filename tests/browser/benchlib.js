@@ -8,7 +8,7 @@ const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const readline = require('node:readline');
-const { ROOT, buildTestExtension } = require('./lib');
+const { ROOT, buildTestExtension, stopProcess } = require('./lib');
 
 /** The servers in DAVSYNC_TEST_SERVERS (one JSON object per line), optionally only `names`. */
 function readServers(names) {
@@ -65,13 +65,7 @@ async function startRelay(origin) {
     url, origin,
     stats: () => req('GET', 'stats'),
     reset: () => req('POST', 'reset'),
-    async stop() {
-      if (proc.exitCode !== null) return;
-      const done = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await Promise.race([done, new Promise((r) => setTimeout(r, 3000))]);
-      if (proc.exitCode === null) proc.kill('SIGKILL');
-    },
+    stop: () => stopProcess(proc),
   };
 }
 

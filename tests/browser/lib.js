@@ -48,13 +48,7 @@ async function startDav({ root, user = 'alice', pass = 'correct horse', precondi
   return {
     url, root, user, pass, proc,
     log: () => stderr,
-    async stop() {
-      if (proc.exitCode !== null) return;
-      const done = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await Promise.race([done, new Promise((r) => setTimeout(r, 3000))]);
-      if (proc.exitCode === null) proc.kill('SIGKILL');
-    },
+    stop: () => stopProcess(proc),
   };
 }
 
@@ -176,4 +170,13 @@ async function until(fn, { timeout = 30000, interval = 100, what = 'condition' }
   }
 }
 
-module.exports = { ROOT, DIST, CHROMIUM, buildTestExtension, startDav, serverFile, serverDoc, serverNames, launch, until, FLAGS };
+/** Stops a child process: SIGTERM, then SIGKILL if it is still there after 3 s. */
+async function stopProcess(proc) {
+  if (proc.exitCode !== null) return;
+  const done = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  await Promise.race([done, new Promise((r) => setTimeout(r, 3000))]);
+  if (proc.exitCode === null) proc.kill('SIGKILL');
+}
+
+module.exports = { ROOT, stopProcess, DIST, CHROMIUM, buildTestExtension, startDav, serverFile, serverDoc, serverNames, launch, until, FLAGS };
