@@ -29,11 +29,13 @@ type LogEntry struct {
 
 // logWriter notes the status and body bytes of an answer. Unwrap lets
 // http.ResponseController reach the connection (Hijack, Flush); answers
-// written on a hijacked connection report through noteHijacked.
+// written on a hijacked connection report through noteHijacked and, when
+// their last byte is about to leave, endHijacked.
 type logWriter struct {
 	http.ResponseWriter
 	status int
 	down   int64
+	end    func() // completes the log entry; only its first call counts
 }
 
 func (lw *logWriter) WriteHeader(code int) {
@@ -61,6 +63,15 @@ func noteHijacked(w http.ResponseWriter, status int, down int64) {
 			lw.status = status
 		}
 		lw.down += down
+	}
+}
+
+// endHijacked completes w's log entry now rather than when the handler
+// returns: a client answered on a hijacked connection can read Stats before
+// the handler has returned, and must find its request there, complete.
+func endHijacked(w http.ResponseWriter) {
+	if lw, ok := w.(*logWriter); ok {
+		lw.end()
 	}
 }
 

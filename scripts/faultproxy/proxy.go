@@ -324,7 +324,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	lw := &logWriter{ResponseWriter: w}
 	w = lw
 	li, gen := p.logBegin(r.Method, r.URL.Path, int64(len(body)), start)
-	defer p.logEnd(li, gen, lw, start)
+	ended := false
+	lw.end = func() {
+		if !ended {
+			ended = true
+			p.logEnd(li, gen, lw, start)
+		}
+	}
+	defer lw.end()
 	pl := p.decide(r.Method, r.URL.Path, int64(len(body)))
 
 	if pl.delay > 0 && !sleep(r.Context(), pl.delay) {
@@ -562,10 +569,12 @@ func (p *Proxy) writeByHand(w http.ResponseWriter, method string, status int, h 
 	_, _ = buf.WriteString(raw)
 	_, _ = buf.WriteString("\r\n")
 	_, _ = buf.Write(body)
-	if buf.Flush() == nil {
-		p.countDown(method, int64(len(body)))
-		noteHijacked(w, status, int64(len(body)))
-	}
+	// Counted before the flush: once the answer is out the client may ask
+	// for Stats, and must find it there.
+	p.countDown(method, int64(len(body)))
+	noteHijacked(w, status, int64(len(body)))
+	endHijacked(w)
+	_ = buf.Flush()
 }
 
 var getetagRE = regexp.MustCompile(`(?s)<([A-Za-z][\w.-]*:)?getetag(\s[^>]*)?(/>|>(.*?)</([A-Za-z][\w.-]*:)?getetag\s*>)`)
@@ -642,6 +651,7 @@ func reset(w http.ResponseWriter) {
 	if tc, ok := conn.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
 	}
+	endHijacked(w) // before the client can see the reset and ask for Stats
 	_ = conn.Close()
 }
 
