@@ -453,6 +453,7 @@ interface WebdavTraits {
   ifNoneMatch?: string;
   ifHeader?: string;
   conditionalGet?: string;
+  getETag?: string;
   putETag?: string;
   propfindETag?: string;
   weakETags?: boolean;

@@ -100,11 +100,17 @@ func printRows(t testing.TB, title string, rows []benchRow) {
 	for _, r := range rows {
 		fmt.Fprintf(&sb, "| %s | %d | %d | %d | %.1f ms |\n", r.scenario, r.requests, r.up, r.down, float64(r.elapsed.Microseconds())/1000)
 	}
-	t.Log(sb.String())
+	printTable(t, sb.String())
+}
+
+// printTable logs a bench table and appends it to DAVSYNC_BENCH_OUT when set.
+func printTable(t testing.TB, table string) {
+	t.Helper()
+	t.Log(table)
 	if f := os.Getenv("DAVSYNC_BENCH_OUT"); f != "" {
 		fh, err := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 		if err == nil {
-			_, _ = fh.WriteString(sb.String())
+			_, _ = fh.WriteString(table)
 			_ = fh.Close()
 		}
 	}

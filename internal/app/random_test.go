@@ -230,8 +230,7 @@ var faultMenu = []davtest.Fault{
 func runSchedule(t testing.TB, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, seed*7919+1))
 	w := newWorld()
-	quirks := []davtest.Quirks{{}, {NoPutETag: true}, {IgnorePreconditions: true, SecondETags: true, NoPutETag: true}, {IgnorePreconditions: true}, {NoCopy: true}}
-	srv := newServer(w, quirks[rng.IntN(len(quirks))])
+	srv := newServer(w, serverKinds[rng.IntN(len(serverKinds))])
 	s := &schedule{t: t, rng: rng, w: w, srv: srv, or: newOracle(), seed: seed}
 	faultRate := []float64{0, 0.05, 0.15, 0.3}[rng.IntN(4)]
 	srv.Faults = func(req *webdav.Request) davtest.Fault {

@@ -685,8 +685,7 @@ func (s *uoSchedule) checkResolve(d *device, ci ConflictInfo, choice string, bef
 func runUserOpsSchedule(t testing.TB, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, seed*104729+3))
 	w := newWorld()
-	quirks := []davtest.Quirks{{}, {NoPutETag: true}, {IgnorePreconditions: true, SecondETags: true, NoPutETag: true}, {IgnorePreconditions: true}, {NoCopy: true}}
-	srv := newServer(w, quirks[rng.IntN(len(quirks))])
+	srv := newServer(w, serverKinds[rng.IntN(len(serverKinds))])
 	base := &schedule{t: t, rng: rng, w: w, srv: srv, or: newOracle(), seed: seed}
 	s := &uoSchedule{schedule: base, m: newModel()}
 	faultRate := []float64{0, 0.05, 0.15}[rng.IntN(3)]

@@ -529,12 +529,14 @@ func remoteOf(g *webdav.GetResult) *remote {
 // With a settled ETag it is a conditional GET (304 = unchanged), or, on a
 // server that answers conditional GETs with the whole file
 // (Traits.ConditionalGet No), a PROPFIND Depth 0 whose ETag and size must
-// be the marker's. Right after a write it is a plain GET compared by hash,
-// which also settles the ETag once the write is old enough.
+// be the marker's; a PROPFIND that shows no ETag at all (then learned as
+// Traits.PropfindETag No) cannot tell, and the GET follows. Right after a
+// write it is a plain GET compared by hash, which also settles the ETag
+// once the write is old enough.
 func (r *run) probe(ctx context.Context, m *marker) (rm *remote, unchanged bool, err error) {
 	cl := r.env.Client
 	tr := cl.Traits()
-	if m.Settled && m.ETag != "" && tr.ConditionalGet == webdav.No && tr.PropfindETag == webdav.Yes {
+	if m.Settled && m.ETag != "" && (tr.ConditionalGet == webdav.No || tr.GetETag == webdav.No) && tr.PropfindETag != webdav.No {
 		st, err := cl.Stat(ctx, m.File)
 		switch {
 		case errors.Is(err, errkind.NotFound) || errors.Is(err, errkind.FolderMissing):
@@ -543,15 +545,20 @@ func (r *run) probe(ctx context.Context, m *marker) (rm *remote, unchanged bool,
 			return nil, false, err
 		case st.ETag == m.ETag && (m.Size == 0 || st.Size == m.Size):
 			return nil, true, nil
+		case st.ETag != "":
+			rm, err := r.read(ctx, m.File)
+			if err == nil && rm.exists && rm.etag == "" && st.Size == int64(len(rm.body)) {
+				// The ETag was asked for before the body: see below.
+				rm.etag, rm.settled = st.ETag, !webdav.SecondETag(st.ETag)
+			}
+			return rm, false, err
 		}
-		rm, err := r.read(ctx, m.File)
-		return rm, false, err
 	}
 	cond := ""
 	if m.Settled {
 		cond = m.ETag
 	}
-	g, err := cl.Get(ctx, m.File, cond)
+	g, err := r.get(ctx, m.File, cond, m.ETag == "" && m.Exists)
 	if errors.Is(err, errkind.NotFound) || errors.Is(err, errkind.FolderMissing) {
 		return &remote{}, false, nil
 	}
@@ -568,6 +575,28 @@ func (r *run) probe(ctx context.Context, m *marker) (rm *remote, unchanged bool,
 		return nil, true, nil
 	}
 	return remoteOf(g), false, nil
+}
+
+// get is a GET that, when wantETag is set, comes back with an ETag even
+// from a server whose GETs carry none but whose PROPFIND reports one (npm
+// webdav-server): the ETag is asked for first, so that the next probe can
+// be a PROPFIND instead of the whole file. The order matters: a write
+// landing between the two leaves the older ETag beside the newer body, and
+// the next probe, seeing a different ETag, reads the file again; the other
+// order would pair a newer ETag with the body we knew, and hide that write
+// for good. An ETag whose size does not match the body is not used.
+func (r *run) get(ctx context.Context, file, ifNoneMatch string, wantETag bool) (*webdav.GetResult, error) {
+	cl := r.env.Client
+	tr := cl.Traits()
+	var before *webdav.Resource
+	if wantETag && tr.GetETag == webdav.No && tr.PropfindETag != webdav.No {
+		before, _ = cl.Stat(ctx, file) // best effort: the GET decides
+	}
+	g, err := cl.Get(ctx, file, ifNoneMatch)
+	if err == nil && g.ETag == "" && !g.NotModified && before != nil && before.Size == int64(len(g.Body)) {
+		g.ETag = before.ETag
+	}
+	return g, err
 }
 
 // observeServer advances the clock to the server's time: a device whose
@@ -832,7 +861,7 @@ func (r *run) write(ctx context.Context, m *marker, doc *backup.Document, ifMatc
 			return w, nil
 		}
 	}
-	g, err := cl.Get(ctx, m.File, "")
+	g, err := r.get(ctx, m.File, "", true)
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Of(err), "sync", "the upload was accepted but could not be read back to confirm it ("+errkind.Message(err)+"); nothing was lost, and the next sync checks again", err)
 	}

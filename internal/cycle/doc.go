@@ -18,7 +18,10 @@
 //
 //   - Nothing changed: one request. On a server that answers conditional
 //     GETs (Traits.ConditionalGet) a GET If-None-Match answered 304; on one
-//     that does not (npm webdav-server) a PROPFIND Depth 0 for the ETag.
+//     that does not, or whose GETs carry no ETag (npm webdav-server: both),
+//     a PROPFIND Depth 0 for the ETag. There the ETag that goes with a body
+//     the cycle read is asked for just before the GET (run.get says why
+//     that order).
 //     Right after a write on a server whose ETags are built from whole
 //     seconds and the size (nginx), the ETag is not trusted until it is
 //     "settled" (seen at least 2 s after the file's Last-Modified): until

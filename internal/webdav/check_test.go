@@ -19,7 +19,7 @@ func TestCheckStyles(t *testing.T) {
 		warnings int
 	}{
 		{"honours-everything", func(s *fakeServer) { s.serverHeader = "Apache/2.4.62 (Debian)" }, CheckResult{
-			Traits: Traits{IfMatch: Yes, IfNoneMatch: Yes, ConditionalGet: Yes, PropfindETag: Yes, PutETag: Yes, Copy: Unknown, MoveOverwrite: Yes},
+			Traits: Traits{IfMatch: Yes, IfNoneMatch: Yes, ConditionalGet: Yes, GetETag: Yes, PropfindETag: Yes, PutETag: Yes, Copy: Unknown, MoveOverwrite: Yes},
 			Server: "Apache/2.4.62 (Debian)",
 		}, 0},
 		{"nginx", func(s *fakeServer) {
@@ -28,7 +28,7 @@ func TestCheckStyles(t *testing.T) {
 			s.noPutETag = true
 			s.noIfHeader = true
 		}, CheckResult{
-			Traits: Traits{IfMatch: No, IfNoneMatch: No, ConditionalGet: Yes, PropfindETag: No, PutETag: No, MoveOverwrite: Yes},
+			Traits: Traits{IfMatch: No, IfNoneMatch: No, ConditionalGet: Yes, GetETag: Yes, PropfindETag: No, PutETag: No, MoveOverwrite: Yes},
 		}, 2},
 		{"npm", func(s *fakeServer) {
 			s.noGetETag = true
@@ -37,10 +37,10 @@ func TestCheckStyles(t *testing.T) {
 			s.ignorePreconditions = true
 			s.absoluteHrefs = true
 		}, CheckResult{
-			Traits: Traits{IfMatch: No, IfNoneMatch: No, ConditionalGet: No, PropfindETag: Yes, PutETag: No, MoveOverwrite: Yes},
+			Traits: Traits{IfMatch: No, IfNoneMatch: No, ConditionalGet: No, GetETag: No, PropfindETag: Yes, PutETag: No, MoveOverwrite: Yes},
 		}, 2},
 		{"no-etags-at-all", func(s *fakeServer) { s.noGetETag = true; s.noPutETag = true; s.noPropfindETag = true }, CheckResult{
-			Traits: Traits{IfMatch: Yes, IfNoneMatch: Yes, PropfindETag: No, PutETag: No, MoveOverwrite: Yes},
+			Traits: Traits{IfMatch: Yes, IfNoneMatch: Yes, GetETag: No, PropfindETag: No, PutETag: No, MoveOverwrite: Yes},
 		}, 1},
 	}
 	for _, tc := range cases {

@@ -161,6 +161,7 @@ func (c *Client) Get(ctx context.Context, p string, ifNoneMatch string) (*GetRes
 	res.LastModified, _ = ParseHTTPDate(resp.Header["last-modified"])
 	switch resp.Status {
 	case 200, 203:
+		c.learn(func(t *Traits) { t.GetETag = yesNo(res.ETag != "") })
 		res.Body = resp.Body
 		if res.Body == nil {
 			res.Body = []byte{}

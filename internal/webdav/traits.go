@@ -65,6 +65,9 @@ type Traits struct {
 	// ConditionalGet: a GET with If-None-Match on the current ETag is
 	// answered 304 (npm webdav-server sends the body).
 	ConditionalGet Support `json:"conditionalGet,omitempty"`
+	// GetETag: a GET's answer carries the file's ETag (npm webdav-server:
+	// no, though its PROPFIND reports one).
+	GetETag Support `json:"getETag,omitempty"`
 	// PutETag: a PUT's answer carries the new ETag (Apache and nginx: no).
 	PutETag Support `json:"putETag,omitempty"`
 	// PropfindETag: PROPFIND reports getetag (nginx: no).

@@ -20,10 +20,13 @@ test-sync:
 	$(GO) test -count=1 ./internal/local/... ./internal/cycle/... ./internal/app/...
 	GOOS=js GOARCH=wasm $(WASMPATH) $(GO) test -count=1 -short ./internal/local/... ./internal/cycle/... ./internal/app/...
 
-## test-sync-servers: every fault kind through the fault proxy against Apache and nginx
+## test-sync-servers: every fault kind through the fault proxy against Apache and nginx,
+## and the idle cycle at 10k accounts (one request, under 2 KB) against every server
 test-sync-servers: servers-install
 	DAVSYNC_SYNC_LISTED_ONLY=1 scripts/servers/with-server.sh apache,nginx \
-		$(GO) test -count=1 -timeout 20m -parallel 8 -run 'RealServer' ./internal/app/
+		$(GO) test -count=1 -timeout 20m -parallel 8 -run 'RealServer' -skip 'IdleFloor' ./internal/app/
+	DAVSYNC_SYNC_LISTED_ONLY=1 scripts/servers/with-server.sh all \
+		$(GO) test -count=1 -timeout 10m -run 'RealServerIdleFloor' ./internal/app/
 
 ## soak: many more randomized multi-device schedules (SOAK_SCHEDULES, new seeds each run)
 soak:
@@ -31,10 +34,13 @@ soak:
 		-args -schedules $(SOAK_SCHEDULES) -userops $(SOAK_SCHEDULES) -seedbase $$(date +%s)
 
 ## bench-sync: requests and bytes per cycle (nothing/local/remote/both changed) and 10k-account cycle times,
-## in memory, against x/net webdav in-process, and against Apache and nginx
+## in memory, against x/net webdav in-process, and against Apache and nginx; the idle cycle per server
 bench-sync: servers-install
 	@mkdir -p .run
 	@scripts/servers/with-server.sh apache,nginx \
 		$(GO) test -count=1 -timeout 20m -run 'TestBenchTable' -v ./internal/app/ -args -benchtable \
 		>.run/bench-sync.log 2>&1; status=$$?; grep -v '^=== \|^    [ab]: ' .run/bench-sync.log; exit $$status
+	@DAVSYNC_SYNC_LISTED_ONLY=1 scripts/servers/with-server.sh all \
+		$(GO) test -count=1 -timeout 10m -run 'RealServerIdleFloor' -v ./internal/app/ \
+		>.run/bench-idle.log 2>&1; status=$$?; grep '^        |\|^        idle\|FAIL' .run/bench-idle.log | sed 's/^        //'; exit $$status
 	$(GO) test -count=1 -run '^$$' -bench 'Cycle10k' -benchtime 10x ./internal/app/

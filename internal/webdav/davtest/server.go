@@ -32,6 +32,9 @@ type Quirks struct {
 	NoPutETag bool
 	// NoCopy: COPY is refused with 501.
 	NoCopy bool
+	// NoGetETag: GET answers carry no ETag, and If-None-Match on a GET is
+	// not checked (npm webdav-server); PROPFIND still reports getetag.
+	NoGetETag bool
 }
 
 // Fault is what the server does to one request instead of (or besides)
@@ -299,7 +302,9 @@ func (s *Server) serve(req *webdav.Request, f Fault) *webdav.Response {
 			return r
 		}
 		setFile(fl)
-		if inm := header(req, "If-None-Match"); inm != "" && normETag(inm) == fl.etag {
+		if s.Quirks.NoGetETag {
+			delete(h, "etag")
+		} else if inm := header(req, "If-None-Match"); inm != "" && normETag(inm) == fl.etag {
 			r.Status = 304
 			return r
 		}
