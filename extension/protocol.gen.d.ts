@@ -48,9 +48,9 @@ interface DavsyncMethods {
   /** deletes an account (a tombstone syncs the deletion) */
   'accounts.delete': { params: ID; result: ID };
   /** the synced preferences (theme: light|dark|system, language: auto or a shipped language, ...) */
-  'preferences.get': { params: Record<string, never>; result: Preferences };
+  'preferences.get': { params: Record<string, never>; result: PreferencesValues };
   /** replaces the preferences object */
-  'preferences.save': { params: Preferences; result: Preferences };
+  'preferences.save': { params: PreferencesValues; result: PreferencesValues };
   /** the versions merges lost, for the user to choose */
   'conflicts.list': { params: Record<string, never>; result: ConflictsReply };
   /** keeps local, remote or both versions of a conflict */
@@ -194,8 +194,8 @@ interface ImportParams {
 }
 
 interface ImportReply {
-  preview?: TransferPreview | null;
-  result?: TransferResult | null;
+  preview?: TransferImportPreview | null;
+  result?: TransferImportResult | null;
 }
 
 interface AccountsReply {
@@ -211,7 +211,7 @@ interface AccountReply {
   account: any;
 }
 
-interface Preferences {
+interface PreferencesValues {
   values: any;
   updatedAt?: number;
 }
@@ -340,8 +340,8 @@ interface CycleResult {
   bytesDown: number;
   uploaded: boolean;
   applied: boolean;
-  local?: Record<string, CycleCounts>;
-  remote?: Record<string, CycleCounts>;
+  local?: Record<string, MergeCounts>;
+  remote?: Record<string, MergeCounts>;
   conflicts: number;
   warnings?: Array<string>;
   snapshot?: string;
@@ -367,7 +367,7 @@ interface AppStatus {
   lastSync: number;
   lastAttempt: number;
   trigger?: string;
-  lastChanges?: AppChanges | null;
+  lastChanges?: AppCycleChanges | null;
   error?: AppErrorInfo | null;
   nextRun: number;
   paused?: boolean;
@@ -381,7 +381,7 @@ interface CycleSnapshot {
   size: number;
 }
 
-interface TransferPreview {
+interface TransferImportPreview {
   source: string;
   source_version: string;
   encrypted: boolean;
@@ -397,7 +397,7 @@ interface TransferPreview {
   changed: boolean;
 }
 
-interface TransferResult {
+interface TransferImportResult {
   source: string;
   source_version: string;
   encrypted: boolean;
@@ -480,7 +480,7 @@ interface ProviderLimits {
   maxFileBytes?: number;
 }
 
-interface CycleCounts {
+interface MergeCounts {
   added: number;
   updated: number;
   deleted: number;
@@ -489,8 +489,8 @@ interface CycleCounts {
 
 interface CyclePreview {
   reason: string;
-  local: Record<string, CycleCounts>;
-  remote: Record<string, CycleCounts>;
+  local: Record<string, MergeCounts>;
+  remote: Record<string, MergeCounts>;
   examples?: Array<CycleExample>;
   message: string;
   note?: MsgMsg | null;
@@ -511,9 +511,9 @@ interface AppRemoteState {
   status: AppRemoteStatus;
 }
 
-interface AppChanges {
-  local: Record<string, CycleCounts>;
-  remote: Record<string, CycleCounts>;
+interface AppCycleChanges {
+  local: Record<string, MergeCounts>;
+  remote: Record<string, MergeCounts>;
 }
 
 interface TransferSection {
@@ -572,7 +572,7 @@ interface AppRemoteStatus {
   state: string;
   lastSync: number;
   lastAttempt: number;
-  lastChanges?: AppChanges | null;
+  lastChanges?: AppCycleChanges | null;
   error?: AppErrorInfo | null;
   nextRun: number;
   paused?: boolean;

@@ -441,7 +441,7 @@ func (g *globals) readImport(raw []byte) (*backup.Document, error) {
 			}
 			pass = p
 		}
-		res, err := allapihub.Read(raw, pass, envelope.GoKDF, allapihub.Options{Now: time.Now().UnixMilli()})
+		res, err := allapihub.Read(raw, pass, envelope.GoKDF, allapihub.ConvertOptions{Now: time.Now().UnixMilli()})
 		if err != nil {
 			return nil, err
 		}

@@ -79,7 +79,7 @@ type device struct {
 func newDevice(t *testing.T, s server, folder string, compress bool, passphrase string) *device {
 	t.Helper()
 	d := &device{t: t, kv: local.NewMemKV()}
-	d.app = app.New(app.Config{KV: d.kv, Transport: httptransport.New(), KeyOptions: envelope.Options{Iterations: envelope.MinIterations}})
+	d.app = app.New(app.Config{KV: d.kv, Transport: httptransport.New(), KeyOptions: envelope.KeyOptions{Iterations: envelope.MinIterations}})
 	remote := map[string]any{"url": s.URL, "folder": folder, "username": s.User, "password": s.Pass, "compress": compress, "snapshotsKeep": 5}
 	if passphrase != "" {
 		remote["encryption"] = map[string]any{"enabled": true, "passphrase": passphrase, "remember": false}

@@ -11,6 +11,7 @@ import (
 	"github.com/davsync/davsync/internal/app"
 	"github.com/davsync/davsync/internal/cycle"
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/merge"
 	"github.com/davsync/davsync/internal/webdav/httptransport"
 )
 
@@ -31,7 +32,7 @@ func (s syncOut) text() string {
 	fmt.Fprintf(&b, "synced: %d requests, %d bytes up, %d bytes down\n", r.Requests, r.BytesUp, r.BytesDown)
 	for _, side := range []struct {
 		name string
-		c    map[string]cycle.Counts
+		c    merge.Changes
 	}{{"this replica", r.Local}, {"the server", r.Remote}} {
 		for _, coll := range sortedKeys(side.c) {
 			c := side.c[coll]

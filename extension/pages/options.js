@@ -960,7 +960,7 @@ function importParams(json, dryRun, mode) {
   return p;
 }
 
-/** The import preview (transfer.Preview) in plain words: nothing is applied yet. */
+/** The import preview (transfer.ImportPreview) in plain words: nothing is applied yet. */
 function renderPreview(pv) {
   const box = $('importPreview');
   box.textContent = '';

@@ -27,14 +27,14 @@ const Field = "x_allapihub"
 
 const op = "import All API Hub backup"
 
-// Options tune Convert.
-type Options struct {
+// ConvertOptions tune Convert.
+type ConvertOptions struct {
 	// Now (ms since epoch) stamps records that carry no time at all.
 	Now int64
 }
 
-// Result is a converted All API Hub backup.
-type Result struct {
+// Converted is a converted All API Hub backup.
+type Converted struct {
 	// Document is a davsync backup document (format "davsync", version 1),
 	// compact JSON, ready for backup.Parse.
 	Document []byte
@@ -151,7 +151,7 @@ func clip(s string) string {
 // Convert turns a plain All API Hub backup into a davsync document. The
 // caller has already bounded the input's size and nesting (see
 // internal/transfer); Convert still refuses invalid JSON.
-func Convert(plain []byte, opts Options) (*Result, error) {
+func Convert(plain []byte, opts ConvertOptions) (*Converted, error) {
 	plain = bytes.TrimSpace(plain)
 	// gjson.Valid recurses once per level: bound the nesting first.
 	if jsonlimit.Scan(plain, jsonlimit.MaxDepth) == jsonlimit.TooDeep {
@@ -177,7 +177,7 @@ func Convert(plain []byte, opts Options) (*Result, error) {
 	if err := c.run(); err != nil {
 		return nil, err
 	}
-	return &Result{Document: c.out.Bytes(), HasAccounts: c.hasAccounts, HasPreferences: c.hasPrefs, Report: c.rep}, nil
+	return &Converted{Document: c.out.Bytes(), HasAccounts: c.hasAccounts, HasPreferences: c.hasPrefs, Report: c.rep}, nil
 }
 
 type converter struct {

@@ -213,7 +213,7 @@ func ids(arr gjson.Result) []string {
 	return out
 }
 
-func checkResult(t *testing.T, res *Result, w want) {
+func checkResult(t *testing.T, res *Converted, w want) {
 	t.Helper()
 	if !gjson.ValidBytes(res.Document) {
 		t.Fatalf("document is not valid JSON: %s", res.Document)
@@ -278,7 +278,7 @@ func TestFixturesPlain(t *testing.T) {
 			if !IsBackup(data) || IsEncrypted(data) {
 				t.Fatalf("IsBackup=%v IsEncrypted=%v", IsBackup(data), IsEncrypted(data))
 			}
-			res, err := Read(data, "", nil, Options{Now: now})
+			res, err := Read(data, "", nil, ConvertOptions{Now: now})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -300,13 +300,13 @@ func TestFixturesEncrypted(t *testing.T) {
 			if !IsEncrypted(data) || IsBackup(data) {
 				t.Fatalf("IsEncrypted=%v IsBackup=%v", IsEncrypted(data), IsBackup(data))
 			}
-			if _, err := Read(data, "", nil, Options{Now: now}); !errors.Is(err, errkind.PassphraseNeeded) {
+			if _, err := Read(data, "", nil, ConvertOptions{Now: now}); !errors.Is(err, errkind.PassphraseNeeded) {
 				t.Fatalf("no passphrase: got %v, want passphrase_needed", err)
 			}
-			if _, err := Read(data, "wrong", nil, Options{Now: now}); !errors.Is(err, errkind.Decrypt) {
+			if _, err := Read(data, "wrong", nil, ConvertOptions{Now: now}); !errors.Is(err, errkind.Decrypt) {
 				t.Fatalf("wrong passphrase: got %v, want decrypt", err)
 			}
-			res, err := Read(data, fixturePassphrase, nil, Options{Now: now})
+			res, err := Read(data, fixturePassphrase, nil, ConvertOptions{Now: now})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -314,7 +314,7 @@ func TestFixturesEncrypted(t *testing.T) {
 				t.Error("encrypted file not reported as encrypted")
 			}
 			checkResult(t, res, fixtures[name])
-			plain, err := Read(read(t, name), "", nil, Options{Now: now})
+			plain, err := Read(read(t, name), "", nil, ConvertOptions{Now: now})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -329,7 +329,7 @@ func TestSealAllAPIHubRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Read(sealed, "pw", nil, Options{Now: now})
+	res, err := Read(sealed, "pw", nil, ConvertOptions{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +372,7 @@ func TestRefusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Convert([]byte(tt.in), Options{Now: now})
+			_, err := Convert([]byte(tt.in), ConvertOptions{Now: now})
 			if !errors.Is(err, tt.kind) {
 				t.Fatalf("got %v (%s), want kind %s", err, errkind.Of(err), tt.kind)
 			}
@@ -385,7 +385,7 @@ func TestRefusals(t *testing.T) {
 
 func TestEncryptedHostile(t *testing.T) {
 	huge := `{"type":"all-api-hub-webdav-backup-encrypted","v":1,"kdf":"PBKDF2","cipher":"AES-GCM","iter":2000000000,"salt":"AAAAAAAAAAAAAAAAAAAAAA==","iv":"AAAAAAAAAAAAAAAA","ct":"AAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`
-	if _, err := Read([]byte(huge), "pw", nil, Options{}); !errors.Is(err, errkind.BadDocument) {
+	if _, err := Read([]byte(huge), "pw", nil, ConvertOptions{}); !errors.Is(err, errkind.BadDocument) {
 		t.Fatalf("huge iter: got %v, want bad_document before any key derivation", err)
 	}
 	// an envelope that holds something other than an All API Hub backup
@@ -393,7 +393,7 @@ func TestEncryptedHostile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Read(inner, "pw", nil, Options{}); !errors.Is(err, errkind.BadDocument) {
+	if _, err := Read(inner, "pw", nil, ConvertOptions{}); !errors.Is(err, errkind.BadDocument) {
 		t.Fatalf("foreign content: got %v", err)
 	}
 }
@@ -426,7 +426,7 @@ func TestDetection(t *testing.T) {
 // reach the document or the report.
 func TestSecretsInPreferencesNotCopied(t *testing.T) {
 	for _, name := range []string{"v1-nested.json", "v2.json", "v4.json"} {
-		res, err := Convert(read(t, name), Options{Now: now})
+		res, err := Convert(read(t, name), ConvertOptions{Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -441,7 +441,7 @@ func TestSecretsInPreferencesNotCopied(t *testing.T) {
 
 func TestEdgeCases(t *testing.T) {
 	t.Run("tombstone without time is reported", func(t *testing.T) {
-		res, err := Convert([]byte(`{"version":"4.0","accounts":{"accounts":[],"deletedEntryRecords":{"x":{"kind":"account"}}}}`), Options{Now: now})
+		res, err := Convert([]byte(`{"version":"4.0","accounts":{"accounts":[],"deletedEntryRecords":{"x":{"kind":"account"}}}}`), ConvertOptions{Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -449,7 +449,7 @@ func TestEdgeCases(t *testing.T) {
 		eq(t, len(res.Report.NotImported), 1)
 	})
 	t.Run("record without any time gets the file time", func(t *testing.T) {
-		res, err := Convert([]byte(`{"version":"4.0","timestamp":1700000000000,"accounts":[{"id":"a"}]}`), Options{Now: now})
+		res, err := Convert([]byte(`{"version":"4.0","timestamp":1700000000000,"accounts":[{"id":"a"}]}`), ConvertOptions{Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -457,14 +457,14 @@ func TestEdgeCases(t *testing.T) {
 		eq(t, gjson.GetBytes(res.Document, "collections.accounts.records.0.created_at").Int(), int64(1700000000000))
 	})
 	t.Run("string timestamp", func(t *testing.T) {
-		res, err := Convert([]byte(`{"timestamp":"2024-01-02T03:04:05Z","accounts":[{"id":"a"}]}`), Options{Now: now})
+		res, err := Convert([]byte(`{"timestamp":"2024-01-02T03:04:05Z","accounts":[{"id":"a"}]}`), ConvertOptions{Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}
 		eq(t, gjson.GetBytes(res.Document, "exported_at").Int(), int64(1704164645000))
 	})
 	t.Run("odd characters survive", func(t *testing.T) {
-		res, err := Convert([]byte(`{"accounts":[{"id":"a\"b","site_name":"名字 \u2028 <x>","tags":["a\\b"]}]}`), Options{Now: now})
+		res, err := Convert([]byte(`{"accounts":[{"id":"a\"b","site_name":"名字 \u2028 <x>","tags":["a\\b"]}]}`), ConvertOptions{Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -487,7 +487,7 @@ func FuzzConvert(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		res, err := Convert(data, Options{Now: now})
+		res, err := Convert(data, ConvertOptions{Now: now})
 		if err != nil {
 			if errkind.Of(err) == errkind.Unknown {
 				t.Fatalf("unclassified error %v", err)

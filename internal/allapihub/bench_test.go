@@ -17,7 +17,7 @@ func BenchmarkConvert10k(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Convert(data, Options{Now: 1}); err != nil {
+		if _, err := Convert(data, ConvertOptions{Now: 1}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -17,7 +17,7 @@ func TestDetectionBoundsNesting(t *testing.T) {
 	if IsBackup(deep) || IsEncrypted(deep) {
 		t.Fatal("deeply nested input detected as a backup")
 	}
-	if _, err := Read(deep, "", nil, Options{}); err == nil {
+	if _, err := Read(deep, "", nil, ConvertOptions{}); err == nil {
 		t.Fatal("Read accepted deeply nested input")
 	}
 }
@@ -26,7 +26,7 @@ func TestDetectionBoundsNesting(t *testing.T) {
 // to be copied whole into the error shown on the page.
 func TestVersionMessageClipped(t *testing.T) {
 	huge := `{"version":[` + strings.Repeat(`"xxxxxxxxxx",`, 10_000) + `1],"accounts":[]}`
-	_, err := Convert([]byte(huge), Options{})
+	_, err := Convert([]byte(huge), ConvertOptions{})
 	if err == nil || len(err.Error()) > 400 {
 		t.Fatalf("error of %d bytes: %.200v", len(fmt.Sprint(err)), err)
 	}

@@ -10,7 +10,7 @@ import (
 // wrong passphrase errkind.Decrypt (both from envelope.OpenAllAPIHub, which
 // also refuses an iteration count above its bound before deriving a key).
 // kdf nil means envelope.GoKDF.
-func Read(data []byte, passphrase string, kdf envelope.KDF, opts Options) (*Result, error) {
+func Read(data []byte, passphrase string, kdf envelope.KDF, opts ConvertOptions) (*Converted, error) {
 	encrypted := IsEncrypted(data)
 	if encrypted {
 		plain, err := envelope.OpenAllAPIHub(data, passphrase, kdf)

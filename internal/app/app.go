@@ -61,7 +61,7 @@ type Config struct {
 	// WebDAVOptions are passed to every webdav.New (tests shorten retries).
 	WebDAVOptions []webdav.Option
 	// KeyOptions tune new encryption keys (tests lower the iterations).
-	KeyOptions envelope.Options
+	KeyOptions envelope.KeyOptions
 	// Tuning adjusts the cycle's guard, tombstone horizon and snapshot
 	// interval (zero: the defaults).
 	Tuning Tuning

@@ -120,7 +120,7 @@ func (d *device) open(tr webdav.Transport) {
 		// worker start; the tests write d.kv directly only between starts.
 		KV: local.Cached(d.kv, 0), SessionKV: local.Cached(d.session, 0), Transport: tr,
 		Wall:          func() int64 { return d.wall().UnixMilli() },
-		KeyOptions:    envelope.Options{Iterations: envelope.MinIterations},
+		KeyOptions:    envelope.KeyOptions{Iterations: envelope.MinIterations},
 		WebDAVOptions: opts,
 		Hooks: cycle.Hooks{BeforeApply: func(ctx context.Context) {
 			if d.hook != nil {

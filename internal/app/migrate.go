@@ -6,6 +6,7 @@ import (
 
 	"github.com/davsync/davsync/internal/cycle"
 	"github.com/davsync/davsync/internal/local"
+	"github.com/davsync/davsync/internal/merge"
 	"github.com/davsync/davsync/internal/webdav"
 )
 
@@ -34,11 +35,11 @@ const (
 
 // v1Status is 0.1's persisted status.
 type v1StatusJSON struct {
-	State       string                  `json:"state"`
-	LastSuccess int64                   `json:"last_success"`
-	LastAttempt int64                   `json:"last_attempt"`
-	LastLocal   map[string]cycle.Counts `json:"last_local"`
-	LastRemote  map[string]cycle.Counts `json:"last_remote"`
+	State       string        `json:"state"`
+	LastSuccess int64         `json:"last_success"`
+	LastAttempt int64         `json:"last_attempt"`
+	LastLocal   merge.Changes `json:"last_local"`
+	LastRemote  merge.Changes `json:"last_remote"`
 	LastError   *struct {
 		Kind       string `json:"kind"`
 		Message    string `json:"message"`
@@ -112,7 +113,7 @@ func migrateState(ctx context.Context, kv, session local.KV, st *local.Store) er
 				ns := RemoteStatus{State: old.State, LastSync: old.LastSuccess, LastAttempt: old.LastAttempt, NextRun: old.NextRun,
 					Failures: old.Failures, Preview: old.Preview, Warnings: old.Warnings, Trigger: string(m[v1Trigger])}
 				if old.LastLocal != nil || old.LastRemote != nil {
-					ns.LastChanges = &Changes{Local: old.LastLocal, Remote: old.LastRemote}
+					ns.LastChanges = &CycleChanges{Local: old.LastLocal, Remote: old.LastRemote}
 				}
 				if e := old.LastError; e != nil {
 					ns.Error = &ErrorInfo{Kind: e.Kind, Message: e.Message, At: e.At, RetryAfter: e.RetryAfter}

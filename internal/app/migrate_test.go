@@ -88,7 +88,7 @@ func TestUpgradeFromProfile01(t *testing.T) {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	a := New(Config{KV: kv, Transport: rewriteHost{srv.URL, httptransport.New()},
-		KeyOptions: envelope.Options{Iterations: envelope.MinIterations}})
+		KeyOptions: envelope.KeyOptions{Iterations: envelope.MinIterations}})
 
 	s, err := a.Settings(ctx)
 	if err != nil {

@@ -37,7 +37,7 @@ type multiDevice struct {
 
 func newMultiDevice(t *testing.T, w *world, tr webdav.Transport, urls ...string) *multiDevice {
 	a := New(Config{KV: local.NewMemKV(), Transport: tr, Wall: func() int64 { return w.now().UnixMilli() },
-		KeyOptions:    envelope.Options{Iterations: envelope.MinIterations},
+		KeyOptions:    envelope.KeyOptions{Iterations: envelope.MinIterations},
 		WebDAVOptions: []webdav.Option{webdav.WithSleep(noSleep), webdav.WithRetry(2, time.Millisecond, time.Millisecond), webdav.WithClock(w.now)}})
 	d := &multiDevice{t: t, app: a}
 	for _, u := range urls {

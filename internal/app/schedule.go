@@ -64,7 +64,7 @@ func (a *App) finish(ctx context.Context, r Remote, fp string, st *RemoteStatus,
 		st.Paused, st.PausedFor = false, ""
 		if res != nil {
 			if res.Local != nil || res.Remote != nil {
-				st.LastChanges = &Changes{Local: res.Local, Remote: res.Remote}
+				st.LastChanges = &CycleChanges{Local: res.Local, Remote: res.Remote}
 			}
 			if res.Checked {
 				st.Warnings = res.Warnings

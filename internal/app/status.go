@@ -6,6 +6,7 @@ import (
 
 	"github.com/davsync/davsync/internal/cycle"
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/merge"
 )
 
 // The states of a remote, and of the device as the worst of its remotes'.
@@ -60,7 +61,7 @@ type RemoteStatus struct {
 	LastSync    int64 `json:"lastSync"`
 	LastAttempt int64 `json:"lastAttempt"`
 	// LastChanges is what the last successful cycle changed on each side.
-	LastChanges *Changes `json:"lastChanges,omitempty"`
+	LastChanges *CycleChanges `json:"lastChanges,omitempty"`
 	// Error is the last failure (nil after a success).
 	Error *ErrorInfo `json:"error"`
 	// NextRun is when the next automatic cycle is due (ms); 0 when
@@ -95,10 +96,10 @@ type Progress struct {
 	Total int64  `json:"total,omitempty"`
 }
 
-// Changes is what a cycle changed on each side, per collection.
-type Changes struct {
-	Local  map[string]cycle.Counts `json:"local"`
-	Remote map[string]cycle.Counts `json:"remote"`
+// CycleChanges is what a cycle changed on each side, per collection.
+type CycleChanges struct {
+	Local  merge.Changes `json:"local"`
+	Remote merge.Changes `json:"remote"`
 }
 
 // Public returns st without the internal bookkeeping.
@@ -131,7 +132,7 @@ type Status struct {
 	LastSync    int64          `json:"lastSync"`
 	LastAttempt int64          `json:"lastAttempt"`
 	Trigger     string         `json:"trigger,omitempty"`
-	LastChanges *Changes       `json:"lastChanges,omitempty"`
+	LastChanges *CycleChanges  `json:"lastChanges,omitempty"`
 	Error       *ErrorInfo     `json:"error"`
 	NextRun     int64          `json:"nextRun"`
 	Paused      bool           `json:"paused,omitempty"`

@@ -52,21 +52,21 @@ const maxImportRounds = 4
 // stream of edits cannot keep it from completing either. The state it
 // replaces is kept as an undo point ("import"), and versions that lost the
 // merge go to the conflict log in the same commit.
-func (a *App) Import(ctx context.Context, req ImportRequest) (transfer.Result, error) {
+func (a *App) Import(ctx context.Context, req ImportRequest) (transfer.ImportResult, error) {
 	const op = "data.import"
 	if len(req.Data) == 0 {
-		return transfer.Result{}, errkind.New(errkind.Invalid, op, "nothing to import: choose a file or paste its content")
+		return transfer.ImportResult{}, errkind.New(errkind.Invalid, op, "nothing to import: choose a file or paste its content")
 	}
 	switch req.Mode {
 	case "":
 		req.Mode = transfer.ModeMerge
 	case transfer.ModeMerge, transfer.ModeAdd, transfer.ModeReplace:
 	default:
-		return transfer.Result{}, errkind.New(errkind.Invalid, op, "mode must be merge, add or replace")
+		return transfer.ImportResult{}, errkind.New(errkind.Invalid, op, "mode must be merge, add or replace")
 	}
 	st, err := a.Store(ctx)
 	if err != nil {
-		return transfer.Result{}, err
+		return transfer.ImportResult{}, err
 	}
 	planFor := func(doc *backup.Document) (*transfer.ImportPlan, error) {
 		return transfer.Plan(doc, req.Data, transfer.ImportOptions{
@@ -90,22 +90,22 @@ func (a *App) Import(ctx context.Context, req ImportRequest) (transfer.Result, e
 	for round := 0; round < maxImportRounds; round++ {
 		doc, rev, err := st.Load(ctx)
 		if err != nil {
-			return transfer.Result{}, err
+			return transfer.ImportResult{}, err
 		}
 		plan, err := planFor(doc)
 		if err != nil {
-			return transfer.Result{}, err
+			return transfer.ImportResult{}, err
 		}
 		if req.DryRun {
-			return transfer.Result{Preview: plan.Preview}, nil
+			return transfer.ImportResult{ImportPreview: plan.Preview}, nil
 		}
 		c, err := commitOf(plan)
 		if err != nil {
-			return transfer.Result{}, err
+			return transfer.ImportResult{}, err
 		}
 		ok, _, err := st.CommitIf(ctx, rev, c)
 		if err != nil {
-			return transfer.Result{}, err
+			return transfer.ImportResult{}, err
 		}
 		if ok {
 			a.emitStatus(ctx)
@@ -122,7 +122,7 @@ func (a *App) Import(ctx context.Context, req ImportRequest) (transfer.Result, e
 		}
 		return commitOf(plan)
 	}); err != nil {
-		return transfer.Result{}, err
+		return transfer.ImportResult{}, err
 	}
 	a.emitStatus(ctx)
 	return plan.Result(), nil

@@ -275,7 +275,7 @@ func (r *run) cycle(ctx context.Context) error {
 			rm.doc, rm.empty = backup.New(), true
 		}
 		var (
-			mres      *merge.Result
+			mres      *merge.Outcome
 			needWrite bool
 			newRev    int64
 			applied   bool
@@ -303,7 +303,7 @@ func (r *run) cycle(ctx context.Context) error {
 			// tombstones would look older than they are and be dropped early
 			// (bringing deleted records back on a device that missed them).
 			r.phase(PhaseMerging)
-			mres, err = merge.Merge(doc, remoteDoc, merge.Options{
+			mres, err = merge.Merge(doc, remoteDoc, merge.Terms{
 				Strategy: opts.Strategy, Base: base, Now: r.nowMs(), TombstoneHorizon: opts.Horizon,
 			})
 			if err != nil {
@@ -321,7 +321,7 @@ func (r *run) cycle(ctx context.Context) error {
 				// what someone who can write there (but does not know the
 				// passphrase) would put in its place.
 				if rm.exists && !rm.empty && rm.encrypted != opts.Encrypt {
-					arriving := countsOf(mres.Local)
+					arriving := mres.Local
 					if p := encryptionQuestion(opts, rm.encrypted, sha(rm.body), recordCount(remoteDoc), arriving, arrivals(doc, mres.Doc)); p != nil && !opts.answered(p) {
 						res.Preview = p
 						return p.err()
@@ -363,7 +363,7 @@ func (r *run) cycle(ctx context.Context) error {
 			}
 		}
 		res.Applied = res.Applied || applied
-		res.Local, res.Remote = countsOf(mres.Local), countsOf(mres.Remote)
+		res.Local, res.Remote = mres.Local, mres.Remote
 		res.Warnings, res.Checked = mres.Warnings, true
 
 		if !needWrite {
@@ -658,7 +658,7 @@ func (r *run) decode(ctx context.Context, rm *remote) error {
 // answers only the file it was asked about; arriving counts what merging it
 // would change on this device (nil when nothing of it arrives), examples
 // name some of those records, and held is how many records the file holds.
-func encryptionQuestion(opts Options, remoteEncrypted bool, subject string, held int, arriving map[string]Counts, examples []Example) *Preview {
+func encryptionQuestion(opts Options, remoteEncrypted bool, subject string, held int, arriving merge.Changes, examples []Example) *Preview {
 	if remoteEncrypted == opts.Encrypt {
 		return nil
 	}

@@ -21,8 +21,8 @@ func trips(opts Options, affected, total int) bool {
 // guardFromMerge is the mass-change guard for a computed merge: deletions
 // on either side (and replacements when a whole side is replaced) above
 // the threshold hold the cycle before anything is written.
-func guardFromMerge(opts Options, localDoc, remoteDoc *backup.Document, remoteExists bool, r *merge.Result) *Preview {
-	p := &Preview{Reason: "mass_change", Local: countsOf(r.Local), Remote: countsOf(r.Remote)}
+func guardFromMerge(opts Options, localDoc, remoteDoc *backup.Document, remoteExists bool, r *merge.Outcome) *Preview {
+	p := &Preview{Reason: "mass_change", Local: r.Local, Remote: r.Remote}
 	hit := false
 	check := func(side string, ch merge.Changes, before *backup.Document) {
 		for _, name := range sortedNames(ch) {
@@ -55,7 +55,7 @@ func guardFromMerge(opts Options, localDoc, remoteDoc *backup.Document, remoteEx
 // guardFromBase is the guard for the local-only path: the remote still
 // holds the last synced state, whose records and times are the base.
 func guardFromBase(opts Options, base merge.Base, doc *backup.Document) *Preview {
-	p := &Preview{Reason: "mass_change", Local: map[string]Counts{}, Remote: map[string]Counts{}}
+	p := &Preview{Reason: "mass_change", Local: merge.Changes{}, Remote: merge.Changes{}}
 	hit := false
 	names := make([]string, 0, len(base))
 	for n := range base {
@@ -65,7 +65,7 @@ func guardFromBase(opts Options, base merge.Base, doc *backup.Document) *Preview
 	for _, name := range names {
 		ids := base[name]
 		col := doc.Collection(name)
-		var c Counts
+		var c merge.Counts
 		for id, at := range ids {
 			r, ok := col.Get(id)
 			switch {
@@ -193,7 +193,7 @@ func (o Options) answered(p *Preview) bool {
 	if !o.AnswerHeld {
 		return true
 	}
-	within := func(now, seen map[string]Counts) bool {
+	within := func(now, seen merge.Changes) bool {
 		for name, c := range now {
 			s := seen[name]
 			if c.Deleted > s.Deleted || (o.ReplaceSide && c.Updated > s.Updated) {

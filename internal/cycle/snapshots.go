@@ -226,10 +226,10 @@ func Restore(ctx context.Context, env Env, opts Options, name, mode string) erro
 
 // restoreCounts says what restoring snap over cur in mode would change on
 // this device, per collection.
-func restoreCounts(cur, snap *backup.Document, mode string) map[string]Counts {
-	out := map[string]Counts{}
+func restoreCounts(cur, snap *backup.Document, mode string) merge.Changes {
+	out := merge.Changes{}
 	for _, name := range snap.Names() {
-		var c Counts
+		var c merge.Counts
 		col := cur.Collection(name)
 		sc := snap.Collection(name)
 		for _, rec := range sc.Records {

@@ -128,8 +128,8 @@ type Result struct {
 	Uploaded bool `json:"uploaded"`
 	Applied  bool `json:"applied"`
 	// Local and Remote: what changed on each side, per collection.
-	Local  map[string]Counts `json:"local,omitempty"`
-	Remote map[string]Counts `json:"remote,omitempty"`
+	Local  merge.Changes `json:"local,omitempty"`
+	Remote merge.Changes `json:"remote,omitempty"`
 	// Conflicts is how many new conflicts the cycle logged.
 	Conflicts int      `json:"conflicts"`
 	Warnings  []string `json:"warnings,omitempty"`
@@ -147,29 +147,13 @@ type Result struct {
 	Preview *Preview `json:"preview,omitempty"`
 }
 
-// Counts is what changed in one collection on one side.
-type Counts struct {
-	Added     int `json:"added"`
-	Updated   int `json:"updated"`
-	Deleted   int `json:"deleted"`
-	Unchanged int `json:"unchanged"`
-}
-
-func countsOf(c merge.Changes) map[string]Counts {
-	out := make(map[string]Counts, len(c))
-	for k, v := range c {
-		out[k] = Counts{Added: v.Added, Updated: v.Updated, Deleted: v.Deleted, Unchanged: v.Unchanged}
-	}
-	return out
-}
-
 // Preview is what a held cycle would do.
 type Preview struct {
 	// Reason: "mass_change", "stale_device", "encryption_change" or
 	// "unreadable_remote".
-	Reason string            `json:"reason"`
-	Local  map[string]Counts `json:"local"`
-	Remote map[string]Counts `json:"remote"`
+	Reason string        `json:"reason"`
+	Local  merge.Changes `json:"local"`
+	Remote merge.Changes `json:"remote"`
 	// Examples names a few records that would be deleted, replaced or
 	// added.
 	Examples []Example `json:"examples,omitempty"`

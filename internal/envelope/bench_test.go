@@ -39,7 +39,7 @@ func benchDoc() []byte {
 
 func BenchmarkWrap10k(b *testing.B) {
 	doc := benchDoc()
-	k := mustKey(b, "p", &fakeKDF{}, Options{})
+	k := mustKey(b, "p", &fakeKDF{}, KeyOptions{})
 	b.SetBytes(int64(len(doc)))
 	for b.Loop() {
 		if _, err := Wrap(doc, true, k); err != nil {
@@ -51,7 +51,7 @@ func BenchmarkWrap10k(b *testing.B) {
 func BenchmarkUnwrap10k(b *testing.B) {
 	doc := benchDoc()
 	kdf := &fakeKDF{}
-	k := mustKey(b, "p", kdf, Options{})
+	k := mustKey(b, "p", kdf, KeyOptions{})
 	data, _ := Wrap(doc, true, k)
 	b.SetBytes(int64(len(doc)))
 	for b.Loop() {

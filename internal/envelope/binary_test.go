@@ -64,7 +64,7 @@ func rewriteBinary(t *testing.T, data []byte, f func(m map[string]any)) []byte {
 
 func TestBinaryRoundTrip(t *testing.T) {
 	kdf := &fakeKDF{}
-	k := mustKey(t, "correct horse", kdf, Options{})
+	k := mustKey(t, "correct horse", kdf, KeyOptions{})
 	for _, plain := range [][]byte{nil, {}, []byte("x"), []byte("\n\n"), bytes.Repeat([]byte("abc"), 100000), Gzip([]byte(`{"a":1}`))} {
 		sealed := mustSealBinary(t, k, plain)
 		if !IsEncrypted(sealed) || !k.Fits(sealed) {
@@ -96,7 +96,7 @@ func TestBinaryRoundTrip(t *testing.T) {
 // One key and nonce give one ciphertext in both forms: the forms differ only
 // in how it is written down, and the additional data is the same bytes.
 func TestTextAndBinaryAgree(t *testing.T) {
-	k := mustKey(t, "p", &fakeKDF{}, Options{Rand: &seqReader{}})
+	k := mustKey(t, "p", &fakeKDF{}, KeyOptions{Rand: &seqReader{}})
 	plain := []byte(`{"accounts":[1,2,3]}`)
 	nonce := bytes.Repeat([]byte{7}, NonceSize)
 	text, bin := k.seal(plain, nonce), k.sealBinary(plain, nonce)
@@ -134,7 +134,7 @@ func TestBinarySize(t *testing.T) {
 	if testing.Short() {
 		doc = doc[:200_000]
 	}
-	k := mustKey(t, "p", &fakeKDF{}, Options{Iterations: MaxIterations})
+	k := mustKey(t, "p", &fakeKDF{}, KeyOptions{Iterations: MaxIterations})
 	gz := Gzip(doc)
 	w, err := Wrap(doc, true, k)
 	if err != nil {
@@ -158,7 +158,7 @@ func TestBinarySize(t *testing.T) {
 // binary form's own length rules.
 func TestBinaryTamper(t *testing.T) {
 	kdf := &fakeKDF{ignoreIter: true}
-	k := mustKey(t, "p", kdf, Options{})
+	k := mustKey(t, "p", kdf, KeyOptions{})
 	sealed := mustSealBinary(t, k, []byte(`{"accounts":[1,2,3]}`))
 	kdfOf := func(m map[string]any) map[string]any { return m["kdf"].(map[string]any) }
 	tests := []struct {
@@ -272,7 +272,7 @@ func TestBinaryTamper(t *testing.T) {
 
 func TestBinaryTruncated(t *testing.T) {
 	kdf := &fakeKDF{}
-	k := mustKey(t, "p", kdf, Options{})
+	k := mustKey(t, "p", kdf, KeyOptions{})
 	sealed := mustSealBinary(t, k, bytes.Repeat([]byte("data "), 50))
 	for n := range len(sealed) {
 		for _, data := range [][]byte{sealed[:n], append(bytes.Clone(sealed[:n]), sealed[n+1:]...)} {
@@ -291,7 +291,7 @@ func TestBinaryTruncated(t *testing.T) {
 }
 
 func TestBinaryIsEncrypted(t *testing.T) {
-	sealed := mustSealBinary(t, mustKey(t, "p", &fakeKDF{}, Options{}), []byte("x"))
+	sealed := mustSealBinary(t, mustKey(t, "p", &fakeKDF{}, KeyOptions{}), []byte("x"))
 	h, body := headerLine(t, sealed)
 	tests := []struct {
 		in   []byte
@@ -315,7 +315,7 @@ func TestBinaryIsEncrypted(t *testing.T) {
 // and both readers of Unwrap's cached-key path must agree on both forms.
 func TestUnwrapBothForms(t *testing.T) {
 	kdf := &fakeKDF{}
-	k := mustKey(t, "pass", kdf, Options{})
+	k := mustKey(t, "pass", kdf, KeyOptions{})
 	doc := []byte(`{"format":"davsync-backup","accounts":[]}`)
 	bin, err := Wrap(doc, true, k)
 	if err != nil {

@@ -48,8 +48,8 @@ type Params struct {
 	Salt       []byte
 }
 
-// Options tune NewKey. The zero value is what production code uses.
-type Options struct {
+// KeyOptions tune NewKey. The zero value is what production code uses.
+type KeyOptions struct {
 	// Iterations is the PBKDF2 iteration count; 0 means DefaultIterations.
 	Iterations int
 	// Rand supplies the salt and every nonce; nil means crypto/rand. Only
@@ -70,7 +70,7 @@ type Key struct {
 
 // NewKey derives a key with a fresh random salt, for a passphrase that is set
 // for the first time or changed.
-func NewKey(passphrase string, kdf KDF, opt Options) (*Key, error) {
+func NewKey(passphrase string, kdf KDF, opt KeyOptions) (*Key, error) {
 	const op = "encrypt"
 	if passphrase == "" {
 		return nil, errkind.New(errkind.Invalid, op, "encryption needs a passphrase; enter one in the settings")
@@ -221,7 +221,7 @@ func otherKey() error {
 // salt and nonce. It costs one full key derivation; repeated writes should
 // use NewKey once and (*Key).Seal.
 func Seal(plain []byte, passphrase string, kdf KDF) ([]byte, error) {
-	k, err := NewKey(passphrase, kdf, Options{})
+	k, err := NewKey(passphrase, kdf, KeyOptions{})
 	if err != nil {
 		return nil, err
 	}

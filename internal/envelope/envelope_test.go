@@ -45,7 +45,7 @@ func (r *seqReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func mustKey(t testing.TB, pass string, kdf KDF, opt Options) *Key {
+func mustKey(t testing.TB, pass string, kdf KDF, opt KeyOptions) *Key {
 	t.Helper()
 	k, err := NewKey(pass, kdf, opt)
 	if err != nil {
@@ -108,7 +108,7 @@ func TestMatchesWebCrypto(t *testing.T) {
 	}
 	const pass = "pässword 🔑"
 	plain := []byte(`{"format":"davsync-backup","version":1,"note":"héllo ✓"}`)
-	k := mustKey(t, pass, GoKDF, Options{Iterations: MinIterations, Rand: &seqReader{}})
+	k := mustKey(t, pass, GoKDF, KeyOptions{Iterations: MinIterations, Rand: &seqReader{}})
 	if got := mustSeal(t, k, plain); !bytes.Equal(got, want) {
 		t.Fatalf("Go output differs from WebCrypto's\n got %s\nwant %s", got, want)
 	}
@@ -161,12 +161,12 @@ func TestRoundTrip(t *testing.T) {
 
 func TestDeterministicWithFixedRandom(t *testing.T) {
 	kdf := &fakeKDF{}
-	a := mustSeal(t, mustKey(t, "p", kdf, Options{Rand: &seqReader{}}), []byte("doc"))
-	b := mustSeal(t, mustKey(t, "p", kdf, Options{Rand: &seqReader{}}), []byte("doc"))
+	a := mustSeal(t, mustKey(t, "p", kdf, KeyOptions{Rand: &seqReader{}}), []byte("doc"))
+	b := mustSeal(t, mustKey(t, "p", kdf, KeyOptions{Rand: &seqReader{}}), []byte("doc"))
 	if !bytes.Equal(a, b) {
 		t.Fatalf("same salt and nonce gave different files:\n%s\n%s", a, b)
 	}
-	c := mustSeal(t, mustKey(t, "p", kdf, Options{}), []byte("doc"))
+	c := mustSeal(t, mustKey(t, "p", kdf, KeyOptions{}), []byte("doc"))
 	if bytes.Equal(a, c) {
 		t.Fatal("random salt and nonce gave the fixed-input file")
 	}
@@ -176,7 +176,7 @@ func TestSealErrors(t *testing.T) {
 	_, err := Seal([]byte("x"), "", GoKDF)
 	wantKind(t, err, errkind.Invalid)
 	for _, iter := range []int{-1, MinIterations - 1, MaxIterations + 1} {
-		_, err := NewKey("p", &fakeKDF{}, Options{Iterations: iter})
+		_, err := NewKey("p", &fakeKDF{}, KeyOptions{Iterations: iter})
 		wantKind(t, err, errkind.Invalid)
 	}
 	failing := kdfFunc(func([]byte, []byte, int, int) ([]byte, error) { return nil, errors.New("webcrypto exploded") })
@@ -243,7 +243,7 @@ func TestTamper(t *testing.T) {
 	// changes, so the failure below proves the header is bound as GCM
 	// additional data, not merely that another key was derived.
 	kdf := &fakeKDF{ignoreIter: true}
-	sealed := mustSeal(t, mustKey(t, "p", kdf, Options{}), []byte(`{"accounts":[1,2,3]}`))
+	sealed := mustSeal(t, mustKey(t, "p", kdf, KeyOptions{}), []byte(`{"accounts":[1,2,3]}`))
 	kdfOf := func(m map[string]any) map[string]any { return m["kdf"].(map[string]any) }
 	tests := []struct {
 		name string
@@ -313,7 +313,7 @@ func TestTamper(t *testing.T) {
 
 func TestTruncated(t *testing.T) {
 	kdf := &fakeKDF{}
-	sealed := mustSeal(t, mustKey(t, "p", kdf, Options{}), bytes.Repeat([]byte("data "), 50))
+	sealed := mustSeal(t, mustKey(t, "p", kdf, KeyOptions{}), bytes.Repeat([]byte("data "), 50))
 	for n := range len(sealed) {
 		_, err := Open(sealed[:n], "p", kdf)
 		if err == nil {
@@ -333,7 +333,7 @@ func TestNotAnEnvelope(t *testing.T) {
 }
 
 func TestIsEncrypted(t *testing.T) {
-	sealed := mustSeal(t, mustKey(t, "p", &fakeKDF{}, Options{}), []byte("x"))
+	sealed := mustSeal(t, mustKey(t, "p", &fakeKDF{}, KeyOptions{}), []byte("x"))
 	tests := []struct {
 		in   string
 		want bool
@@ -360,7 +360,7 @@ func TestIsEncrypted(t *testing.T) {
 
 func TestCachedKey(t *testing.T) {
 	kdf := &fakeKDF{}
-	a := mustKey(t, "pass", kdf, Options{})
+	a := mustKey(t, "pass", kdf, KeyOptions{})
 	f1 := mustSeal(t, a, []byte("one"))
 	f2 := mustSeal(t, a, []byte("one"))
 	if bytes.Equal(f1, f2) {
@@ -383,7 +383,7 @@ func TestCachedKey(t *testing.T) {
 	}
 
 	// Another device set a new passphrase: new salt, the cached key no longer fits.
-	b := mustKey(t, "new pass", kdf, Options{})
+	b := mustKey(t, "new pass", kdf, KeyOptions{})
 	other := mustSeal(t, b, []byte("two"))
 	if a.Fits(other) || !b.Fits(other) {
 		t.Fatal("Fits is wrong")
@@ -418,7 +418,7 @@ func TestCachedKey(t *testing.T) {
 
 func TestExportImportKey(t *testing.T) {
 	kdf := &fakeKDF{}
-	k := mustKey(t, "pass", kdf, Options{})
+	k := mustKey(t, "pass", kdf, KeyOptions{})
 	sealed := mustSeal(t, k, []byte("doc"))
 	exported := k.Export()
 	k2, err := ImportKey(exported)
@@ -441,7 +441,7 @@ func TestExportImportKey(t *testing.T) {
 
 func TestOpenCachedStaleKey(t *testing.T) {
 	kdf := &fakeKDF{}
-	k := mustKey(t, "new", kdf, Options{})
+	k := mustKey(t, "new", kdf, KeyOptions{})
 	sealed := mustSeal(t, k, []byte("doc"))
 	stale, err := DeriveKey("old", k.Params(), kdf) // same salt, other passphrase
 	if err != nil {
@@ -458,7 +458,7 @@ func TestOpenCachedStaleKey(t *testing.T) {
 // Files that are not byte-for-byte what Seal writes take the JSON reader;
 // both readers must agree wherever the canonical one answers.
 func TestCanonicalAndJSONReadersAgree(t *testing.T) {
-	k := mustKey(t, "p", &fakeKDF{}, Options{Rand: &seqReader{}})
+	k := mustKey(t, "p", &fakeKDF{}, KeyOptions{Rand: &seqReader{}})
 	sealed := mustSeal(t, k, []byte("doc"))
 	fast, ok := parseCanonical(sealed)
 	if !ok {

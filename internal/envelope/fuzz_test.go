@@ -14,7 +14,7 @@ import (
 // refused bound shows up as an error, not a slow fuzz run.
 func FuzzOpen(f *testing.F) {
 	kdf := &fakeKDF{}
-	k, err := NewKey("p", kdf, Options{Rand: &seqReader{}})
+	k, err := NewKey("p", kdf, KeyOptions{Rand: &seqReader{}})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -58,7 +58,7 @@ func TestGunzipDamaged(t *testing.T) {
 func TestWrapUnwrap(t *testing.T) {
 	kdf := &fakeKDF{}
 	doc := []byte(`{"format":"davsync-backup","accounts":[]}`)
-	key := mustKey(t, "pass", kdf, Options{})
+	key := mustKey(t, "pass", kdf, KeyOptions{})
 	for _, tt := range []struct {
 		compress bool
 		key      *Key

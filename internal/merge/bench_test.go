@@ -120,7 +120,7 @@ func BenchmarkMerge(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				if _, err := Merge(p.local, p.remote, Options{Base: base, Now: 1_700_000_000_100}); err != nil {
+				if _, err := Merge(p.local, p.remote, Terms{Base: base, Now: 1_700_000_000_100}); err != nil {
 					b.Fatal(err)
 				}
 			}

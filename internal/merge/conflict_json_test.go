@@ -65,7 +65,7 @@ func TestNilCollectionIsEmpty(t *testing.T) {
 		r.Collection("accounts").Put(backup.Record{ID: "a", UpdatedAt: 1, Raw: []byte(`{"id":"a","updated_at":1}`)})
 		l.Collections["accounts"] = nil
 		r.Collections["extra"] = nil
-		res, err := Merge(l, r, Options{Strategy: s})
+		res, err := Merge(l, r, Terms{Strategy: s})
 		if err != nil {
 			t.Fatal(err)
 		}

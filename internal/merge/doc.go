@@ -45,7 +45,7 @@
 // Why fields written before a deletion stay deleted when a record comes
 // back: any rule that revived them would make the result depend on the
 // order replicas synced (it is not associative). The full version that
-// lost fields is returned in Result.Conflicts, so the user can restore it.
+// lost fields is returned in Outcome.Conflicts, so the user can restore it.
 //
 // # Strategies
 //
@@ -56,17 +56,17 @@
 //
 // # Conflicts, horizon, clocks
 //
-// A conflict is a field both sides wrote since the last sync (Options.Base
+// A conflict is a field both sides wrote since the last sync (Terms.Base
 // holds each record's updated_at at the last sync) with different values,
 // or an edit since the last sync on one side against a deletion on the
-// other. The winner is applied; the losing version is in Result.Conflicts
+// other. The winner is applied; the losing version is in Outcome.Conflicts
 // (KeepBoth turns it into a new record with a new id).
 //
-// Tombstones older than the horizon (Options.TombstoneHorizon, default 180
-// days before Options.Now) are dropped; Stale tells the sync cycle that a
+// Tombstones older than the horizon (Terms.TombstoneHorizon, default 180
+// days before Terms.Now) are dropped; Stale tells the sync cycle that a
 // device whose last sync is older than that must not merge (it would bring
 // deleted records back) but be told.
 //
-// Timestamps more than hlc.Skew (a day) ahead of Options.Now are accepted,
-// and each is named in Result.Warnings (at most 20 lines).
+// Timestamps more than hlc.Skew (a day) ahead of Terms.Now are accepted,
+// and each is named in Outcome.Warnings (at most 20 lines).
 package merge

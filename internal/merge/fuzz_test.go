@@ -24,7 +24,7 @@ func FuzzMerge(f *testing.F) {
 		if err != nil {
 			return
 		}
-		ab, err := Merge(da, db, Options{Base: NewBase(da), Now: 1_700_000_000_000})
+		ab, err := Merge(da, db, Terms{Base: NewBase(da), Now: 1_700_000_000_000})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,7 +32,7 @@ func FuzzMerge(f *testing.F) {
 		if _, err := backup.Parse(out); err != nil {
 			t.Fatalf("merged document does not parse: %v\n%s", err, out)
 		}
-		ba, err := Merge(db, da, Options{Now: 1_700_000_000_000})
+		ba, err := Merge(db, da, Terms{Now: 1_700_000_000_000})
 		if err != nil {
 			t.Fatal(err)
 		}

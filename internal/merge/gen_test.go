@@ -143,7 +143,7 @@ func (w *world) step() {
 
 // sync merges two replicas; both then hold the result.
 func (w *world) sync(a, b *replica) {
-	res, err := Merge(a.doc, b.doc, Options{})
+	res, err := Merge(a.doc, b.doc, Terms{})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func cases(t *testing.T) int {
 
 func mustMerge(t testing.TB, a, b *backup.Document) *backup.Document {
 	t.Helper()
-	res, err := Merge(a, b, Options{})
+	res, err := Merge(a, b, Terms{})
 	if err != nil {
 		t.Fatal(err)
 	}

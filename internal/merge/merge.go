@@ -27,11 +27,12 @@ const (
 	DownloadOnly Strategy = "download_only"
 )
 
-// DefaultHorizon is how long a tombstone is kept when Options.TombstoneHorizon is 0.
+// DefaultHorizon is how long a tombstone is kept when Terms.TombstoneHorizon is 0.
 const DefaultHorizon = 180 * 24 * time.Hour
 
-// Options configure Merge.
-type Options struct {
+// Terms are what a merge is made under: the strategy, what was last
+// synced, the clock and the tombstone horizon.
+type Terms struct {
 	Strategy Strategy // "" means StrategyMerge
 	// Base is what was last synced, for telling conflicts from plain edits.
 	// nil: no record was synced before, so any field both sides hold with
@@ -50,8 +51,8 @@ type Options struct {
 // every merged document it wrote.
 type Base map[string]map[string]int64
 
-// Result is the outcome of a merge.
-type Result struct {
+// Outcome is what a merge produced.
+type Outcome struct {
 	// Doc is the merged document, what both sides should hold afterwards.
 	Doc *backup.Document
 	// Local and Remote say what the merge changes on each side.
@@ -68,7 +69,12 @@ type Result struct {
 type Changes map[string]Counts
 
 // Counts are the changes to one collection on one side.
-type Counts struct{ Added, Updated, Deleted, Unchanged int }
+type Counts struct {
+	Added     int `json:"added"`
+	Updated   int `json:"updated"`
+	Deleted   int `json:"deleted"`
+	Unchanged int `json:"unchanged"`
+}
 
 // PreferencesName is the key of the preferences in Changes.
 const PreferencesName = "preferences"
@@ -81,7 +87,7 @@ func (c Changes) Total() (n int) {
 	return n
 }
 
-// maxWarnings caps Result.Warnings: one broken clock can stamp thousands of
+// maxWarnings caps Outcome.Warnings: one broken clock can stamp thousands of
 // records, and one line per record helps nobody.
 const maxWarnings = 20
 
@@ -114,7 +120,7 @@ const maxWarnings = 20
 // It cannot lose an edit: every field's newest write survives, a losing
 // concurrent write is returned in Conflicts, and a deletion only wins over
 // writes that are not newer than it.
-func Merge(local, remote *backup.Document, opt Options) (*Result, error) {
+func Merge(local, remote *backup.Document, opt Terms) (*Outcome, error) {
 	if local == nil || remote == nil {
 		return nil, errkind.New(errkind.Invalid, "merge", "merge needs two documents; this is a bug in davsync")
 	}
@@ -122,7 +128,7 @@ func Merge(local, remote *backup.Document, opt Options) (*Result, error) {
 	if horizon == 0 {
 		horizon = DefaultHorizon
 	}
-	res := &Result{Local: Changes{}, Remote: Changes{}}
+	res := &Outcome{Local: Changes{}, Remote: Changes{}}
 	switch opt.Strategy {
 	case "", StrategyMerge:
 		res.Doc = join2(local, remote, opt, horizon, res)
@@ -143,7 +149,7 @@ func Merge(local, remote *backup.Document, opt Options) (*Result, error) {
 }
 
 // join2 builds the merged document.
-func join2(l, r *backup.Document, opt Options, horizon time.Duration, res *Result) *backup.Document {
+func join2(l, r *backup.Document, opt Terms, horizon time.Duration, res *Outcome) *backup.Document {
 	out := backup.New()
 	out.ExportedAt = max(l.ExportedAt, r.ExportedAt)
 	cutoff := int64(-1)
@@ -189,7 +195,7 @@ func prefBytes(p backup.Preferences) []byte {
 
 // joinCollection merges one collection with a single walk over the four
 // sorted lists: linear in the number of records.
-func joinCollection(name string, lc, rc *backup.Collection, base map[string]int64, cutoff int64, res *Result) *backup.Collection {
+func joinCollection(name string, lc, rc *backup.Collection, base map[string]int64, cutoff int64, res *Outcome) *backup.Collection {
 	lc, rc = normalized(lc), normalized(rc)
 	spec, _ := backup.Spec(name)
 	out := &backup.Collection{
@@ -302,7 +308,7 @@ type pair struct {
 // joinRecord merges one id. The returned record shares its bytes with the
 // input when it is one side's version unchanged (records are never
 // modified in place, so sharing is safe).
-func joinRecord(coll string, spec backup.CollectionSpec, id string, p pair, base int64, res *Result) (backup.Record, bool, backup.Tombstone, bool) {
+func joinRecord(coll string, spec backup.CollectionSpec, id string, p pair, base int64, res *Outcome) (backup.Record, bool, backup.Tombstone, bool) {
 	var tomb backup.Tombstone
 	hasTomb := false
 	for _, t := range p.tomb {

@@ -31,7 +31,7 @@ func doc(t *testing.T, recs []string, tombs ...backup.Tombstone) *backup.Documen
 	return d
 }
 
-func merge(t *testing.T, l, r *backup.Document, opt Options) *Result {
+func merge(t *testing.T, l, r *backup.Document, opt Terms) *Outcome {
 	t.Helper()
 	res, err := Merge(l, r, opt)
 	if err != nil {
@@ -62,7 +62,7 @@ func TestConcurrentEditsOfDifferentFieldsBothKept(t *testing.T) {
 	dA, dB := backup.New(), backup.New()
 	dA.Collections["accounts"].Put(onA)
 	dB.Collections["accounts"].Put(onB)
-	res := merge(t, dA, dB, Options{Base: Base{"accounts": {"a": 100}}})
+	res := merge(t, dA, dB, Terms{Base: Base{"accounts": {"a": 100}}})
 	r, _ := get(t, res.Doc, "a")
 	if r.Get("notes").Str != "from A" || r.Get("username").Str != "from B" {
 		t.Fatalf("an edit was lost: %s", r.Raw)
@@ -85,7 +85,7 @@ func TestSameFieldConflictKeepsLoser(t *testing.T) {
 	dA, dB := backup.New(), backup.New()
 	dA.Collections["accounts"].Put(onA)
 	dB.Collections["accounts"].Put(onB)
-	res := merge(t, dA, dB, Options{Base: Base{"accounts": {"a": 100}}})
+	res := merge(t, dA, dB, Terms{Base: Base{"accounts": {"a": 100}}})
 	r, _ := get(t, res.Doc, "a")
 	if r.Get("notes").Str != "A" {
 		t.Fatalf("the later write did not win: %s", r.Raw)
@@ -115,10 +115,10 @@ func TestSameFieldConflictKeepsLoser(t *testing.T) {
 	}
 	// Without a base (never synced) it is a conflict too; after syncing, an
 	// edit on one side only is not.
-	if res := merge(t, dA, dB, Options{}); len(res.Conflicts) != 1 {
+	if res := merge(t, dA, dB, Terms{}); len(res.Conflicts) != 1 {
 		t.Fatalf("no base: conflicts = %+v", res.Conflicts)
 	}
-	if res := merge(t, dA, dB, Options{Base: Base{"accounts": {"a": 200}}}); len(res.Conflicts) != 0 {
+	if res := merge(t, dA, dB, Terms{Base: Base{"accounts": {"a": 200}}}); len(res.Conflicts) != 0 {
 		t.Fatalf("B's write was synced already: conflicts = %+v", res.Conflicts)
 	}
 }
@@ -126,8 +126,8 @@ func TestSameFieldConflictKeepsLoser(t *testing.T) {
 func TestTieBreakByBytes(t *testing.T) {
 	dA := doc(t, []string{`{"id":"a","notes":"aaa","updated_at":5}`})
 	dB := doc(t, []string{`{"id":"a","notes":"bbb","updated_at":5}`})
-	ab := merge(t, dA, dB, Options{}).Doc
-	ba := merge(t, dB, dA, Options{}).Doc
+	ab := merge(t, dA, dB, Terms{}).Doc
+	ba := merge(t, dB, dA, Terms{}).Doc
 	if !bytes.Equal(ab.Marshal(), ba.Marshal()) {
 		t.Fatal("tie not broken deterministically")
 	}
@@ -142,13 +142,13 @@ func TestRecordWithoutFieldTimes(t *testing.T) {
 	base := edit(t, nil, `{"id":"a","notes":"new"}`, 40)
 	edited := doc(t, nil)
 	edited.Collections["accounts"].Put(base)
-	r, _ := get(t, merge(t, imported, edited, Options{}).Doc, "a")
+	r, _ := get(t, merge(t, imported, edited, Terms{}).Doc, "a")
 	if r.Get("notes").Str != "old" || r.Get("site_name").Str != "imp" {
 		t.Fatalf("import at 50 should beat the edit at 40: %s", r.Raw)
 	}
 	later := edit(t, &base, `{"id":"a","notes":"newer"}`, 60)
 	edited.Collections["accounts"].Put(later)
-	r, _ = get(t, merge(t, imported, edited, Options{}).Doc, "a")
+	r, _ = get(t, merge(t, imported, edited, Terms{}).Doc, "a")
 	if r.Get("notes").Str != "newer" || r.Get("site_name").Str != "imp" {
 		t.Fatalf("field-wise: notes from the edit at 60, site_name from the import: %s", r.Raw)
 	}
@@ -162,7 +162,7 @@ func TestDeletion(t *testing.T) {
 	deleted.Collections["accounts"].Delete("a", 150)
 
 	// The tombstone beats a record not updated after it.
-	res := merge(t, withRec, deleted, Options{Base: Base{"accounts": {"a": 100}}})
+	res := merge(t, withRec, deleted, Terms{Base: Base{"accounts": {"a": 100}}})
 	if _, ok := get(t, res.Doc, "a"); ok {
 		t.Fatal("a deleted record came back")
 	}
@@ -175,7 +175,7 @@ func TestDeletion(t *testing.T) {
 	// Equal times: the deletion wins (a record must be newer to survive).
 	at := backup.New()
 	at.Collections["accounts"].Delete("a", 100)
-	if _, ok := get(t, merge(t, withRec, at, Options{}).Doc, "a"); ok {
+	if _, ok := get(t, merge(t, withRec, at, Terms{}).Doc, "a"); ok {
 		t.Fatal("a record as old as its deletion survived")
 	}
 
@@ -184,7 +184,7 @@ func TestDeletion(t *testing.T) {
 	// removes what was written before it, and the full version is kept.
 	edited := backup.New()
 	edited.Collections["accounts"].Put(edit(t, &rec, `{"id":"a","site_name":"S","notes":"edited"}`, 200))
-	res = merge(t, edited, deleted, Options{Base: Base{"accounts": {"a": 100}}})
+	res = merge(t, edited, deleted, Terms{Base: Base{"accounts": {"a": 100}}})
 	r, ok := get(t, res.Doc, "a")
 	if !ok || r.Get("notes").Str != "edited" || r.Get("site_name").Exists() {
 		t.Fatalf("record after edit-after-delete: %s", r.Raw)
@@ -203,7 +203,7 @@ func TestDeletion(t *testing.T) {
 	if _, ok := res.Doc.Collections["accounts"].Tombstone("a"); !ok {
 		t.Fatal("tombstone dropped on resurrection")
 	}
-	again := merge(t, res.Doc, withRec, Options{}).Doc
+	again := merge(t, res.Doc, withRec, Terms{}).Doc
 	if r, _ := get(t, again, "a"); r.Get("site_name").Exists() {
 		t.Fatalf("an old replica brought back a deleted field: %s", r.Raw)
 	}
@@ -217,13 +217,13 @@ func TestUnknownFieldsByteForByte(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Untouched by the other side: identical bytes.
-	out := merge(t, local, backup.New(), Options{}).Doc.Marshal()
+	out := merge(t, local, backup.New(), Terms{}).Doc.Marshal()
 	if !bytes.Contains(out, []byte(odd)) {
 		t.Fatalf("record bytes changed:\n%s", out)
 	}
 	// Rebuilt from both sides: every value keeps its bytes.
 	other := doc(t, []string{`{"id":"a","site_name":"S","updated_at":20,"_field_times":{"site_name":20}}`})
-	merged := merge(t, local, other, Options{}).Doc
+	merged := merge(t, local, other, Terms{}).Doc
 	r, _ := merged.Collections["accounts"].Get("a")
 	for _, want := range []string{`"zz":{"b":[1.0e2,"\u00e9",null]}`, `"x_future":"\u2028"`, `"site_name":"S"`, `"notes":"x"`} {
 		if !bytes.Contains(r.Raw, []byte(want)) {
@@ -239,29 +239,29 @@ func TestUnknownFieldsByteForByte(t *testing.T) {
 func TestStrategies(t *testing.T) {
 	local := doc(t, []string{`{"id":"a","updated_at":1}`, `{"id":"b","notes":"L","updated_at":5}`})
 	remote := doc(t, []string{`{"id":"b","notes":"R","updated_at":9}`, `{"id":"c","updated_at":1}`})
-	up := merge(t, local, remote, Options{Strategy: UploadOnly})
+	up := merge(t, local, remote, Terms{Strategy: UploadOnly})
 	if !bytes.Equal(up.Doc.Marshal(), local.Marshal()) {
 		t.Fatal("upload_only: the result must be local")
 	}
 	if up.Local["accounts"] != (Counts{Unchanged: 2}) || up.Remote["accounts"] != (Counts{Added: 1, Updated: 1, Deleted: 1}) {
 		t.Fatalf("upload_only counts local %+v remote %+v", up.Local, up.Remote)
 	}
-	down := merge(t, local, remote, Options{Strategy: DownloadOnly})
+	down := merge(t, local, remote, Terms{Strategy: DownloadOnly})
 	if !bytes.Equal(down.Doc.Marshal(), remote.Marshal()) || down.Remote["accounts"] != (Counts{Unchanged: 2}) ||
 		down.Local["accounts"] != (Counts{Added: 1, Updated: 1, Deleted: 1}) {
 		t.Fatalf("download_only: %+v %+v", down.Local, down.Remote)
 	}
-	m := merge(t, local, remote, Options{Strategy: StrategyMerge})
+	m := merge(t, local, remote, Terms{Strategy: StrategyMerge})
 	if m.Local["accounts"] != (Counts{Added: 1, Updated: 1, Unchanged: 1}) || m.Remote["accounts"] != (Counts{Added: 1, Unchanged: 2}) {
 		t.Fatalf("merge counts local %+v remote %+v", m.Local, m.Remote)
 	}
 	if m.Local[PreferencesName] != (Counts{Unchanged: 1}) || m.Local.Total() != 2 {
 		t.Fatalf("preferences/total: %+v", m.Local)
 	}
-	if _, err := Merge(local, remote, Options{Strategy: "sideways"}); !errors.Is(err, errkind.Invalid) {
+	if _, err := Merge(local, remote, Terms{Strategy: "sideways"}); !errors.Is(err, errkind.Invalid) {
 		t.Fatalf("unknown strategy: %v", err)
 	}
-	if _, err := Merge(nil, remote, Options{}); !errors.Is(err, errkind.Invalid) {
+	if _, err := Merge(nil, remote, Terms{}); !errors.Is(err, errkind.Invalid) {
 		t.Fatalf("nil doc: %v", err)
 	}
 }
@@ -270,12 +270,12 @@ func TestPreferences(t *testing.T) {
 	a, b := backup.New(), backup.New()
 	a.Preferences = backup.Preferences{UpdatedAt: 5, Values: []byte(`{"x":1}`)}
 	b.Preferences = backup.Preferences{UpdatedAt: 7, Values: []byte(`{"y":2}`)}
-	if got := merge(t, a, b, Options{}).Doc.Preferences; string(got.Values) != `{"y":2}` || got.UpdatedAt != 7 {
+	if got := merge(t, a, b, Terms{}).Doc.Preferences; string(got.Values) != `{"y":2}` || got.UpdatedAt != 7 {
 		t.Fatalf("newer preferences lost: %+v", got)
 	}
 	b.Preferences.UpdatedAt = 5
-	ab := merge(t, a, b, Options{}).Doc.Preferences
-	ba := merge(t, b, a, Options{}).Doc.Preferences
+	ab := merge(t, a, b, Terms{}).Doc.Preferences
+	ba := merge(t, b, a, Terms{}).Doc.Preferences
 	if string(ab.Values) != `{"y":2}` || string(ba.Values) != `{"y":2}` {
 		t.Fatalf("tie: larger bytes should win both ways: %s %s", ab.Values, ba.Values)
 	}
@@ -287,12 +287,12 @@ func TestTombstoneHorizonAndStale(t *testing.T) {
 	d := backup.New()
 	d.Collections["accounts"].Delete("old", now-181*day)
 	d.Collections["accounts"].Delete("new", now-179*day)
-	res := merge(t, d, backup.New(), Options{Now: now})
+	res := merge(t, d, backup.New(), Terms{Now: now})
 	ts := res.Doc.Collections["accounts"].Tombstones
 	if len(ts) != 1 || ts[0].ID != "new" {
 		t.Fatalf("tombstones after the horizon: %+v", ts)
 	}
-	res = merge(t, d, backup.New(), Options{Now: now, TombstoneHorizon: 365 * 24 * time.Hour})
+	res = merge(t, d, backup.New(), Terms{Now: now, TombstoneHorizon: 365 * 24 * time.Hour})
 	if len(res.Doc.Collections["accounts"].Tombstones) != 2 {
 		t.Fatal("a longer horizon dropped a tombstone")
 	}
@@ -311,7 +311,7 @@ func TestFutureWarnings(t *testing.T) {
 		`{"id":"ok","updated_at":` + itoa(now+day) + `}`,
 		`{"id":"bad clock","updated_at":` + itoa(now+day+1) + `}`,
 	}, backup.Tombstone{ID: "t", DeletedAt: now + 2*day})
-	res := merge(t, backup.New(), d, Options{Now: now})
+	res := merge(t, backup.New(), d, Terms{Now: now})
 	if len(res.Warnings) != 2 || !strings.Contains(res.Warnings[0], `accounts record "bad clock"`) ||
 		!strings.Contains(res.Warnings[1], `tombstone "t"`) || !strings.Contains(res.Warnings[0], "ahead of this device's clock") {
 		t.Fatalf("warnings = %q", res.Warnings)
@@ -324,7 +324,7 @@ func TestFutureWarnings(t *testing.T) {
 	for i := range 30 {
 		many = append(many, `{"id":"r`+itoa(int64(i))+`","updated_at":`+itoa(now+2*day)+`}`)
 	}
-	res = merge(t, backup.New(), doc(t, many), Options{Now: now})
+	res = merge(t, backup.New(), doc(t, many), Terms{Now: now})
 	if len(res.Warnings) != maxWarnings+1 || !strings.Contains(res.Warnings[maxWarnings], "10 more") {
 		t.Fatalf("warnings not capped: %d %q", len(res.Warnings), res.Warnings[len(res.Warnings)-1])
 	}
@@ -341,7 +341,7 @@ func TestClockBehindStillWins(t *testing.T) {
 	d1, d2 := backup.New(), backup.New()
 	d1.Collections["accounts"].Put(r1)
 	d2.Collections["accounts"].Put(r2)
-	if r, _ := get(t, merge(t, d1, d2, Options{}).Doc, "a"); r.Get("notes").Str != "later, slow clock" {
+	if r, _ := get(t, merge(t, d1, d2, Terms{}).Doc, "a"); r.Get("notes").Str != "later, slow clock" {
 		t.Fatalf("the later edit lost: %s", r.Raw)
 	}
 }
@@ -354,7 +354,7 @@ func TestUnsortedInput(t *testing.T) {
 		backup.Record{ID: "a", UpdatedAt: 1, Raw: []byte(`{"id":"a","updated_at":1}`)},
 		backup.Record{ID: "b", UpdatedAt: 2, Raw: []byte(`{"id":"b","updated_at":2}`)})
 	acc.Tombstones = append(acc.Tombstones, backup.Tombstone{ID: "z", DeletedAt: 1}, backup.Tombstone{ID: "c", DeletedAt: 1})
-	out := merge(t, d, backup.New(), Options{}).Doc.Collections["accounts"]
+	out := merge(t, d, backup.New(), Terms{}).Doc.Collections["accounts"]
 	if len(out.Records) != 2 || out.Records[0].ID != "a" || out.Records[1].UpdatedAt != 2 || out.Tombstones[0].ID != "c" {
 		t.Fatalf("unsorted input merged wrongly: %+v", out)
 	}

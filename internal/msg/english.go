@@ -27,7 +27,7 @@ var English = map[string]string{
 	"askPlainRemoteCounts_one":   "encryption is on, but the sync file on the server is not encrypted. It holds $1 record; taking it would add $2 and change or delete $3 on this device$4. If encryption was not turned off on purpose on another device, someone who can write to the server may have replaced the file: do not confirm, restore a snapshot instead. Confirm to take the file and store it encrypted from now on.",
 	"askPlainRemoteCounts_other": "encryption is on, but the sync file on the server is not encrypted. It holds $1 records; taking it would add $2 and change or delete $3 on this device$4. If encryption was not turned off on purpose on another device, someone who can write to the server may have replaced the file: do not confirm, restore a snapshot instead. Confirm to take the file and store it encrypted from now on.",
 
-	// The import preview's notes (transfer.Preview).
+	// The import preview's notes (transfer.ImportPreview).
 	"importNonWebURLs_one":    "1 account in the file has a site address that is not an http:// or https:// web address (for example $2); davsync shows such addresses as text, never as a link.",
 	"importNonWebURLs_other":  "$1 accounts in the file have a site address that is not an http:// or https:// web address (for example $2); davsync shows such addresses as text, never as a link.",
 	"importNoAccounts":        "The file holds no accounts; accounts on this device stay as they are.",

@@ -32,7 +32,7 @@ const (
 
 func TestHostileServer(t *testing.T) {
 	sealedOther := func() string {
-		k, err := envelope.NewKey("not the user's passphrase", envelope.GoKDF, envelope.Options{Iterations: envelope.MinIterations})
+		k, err := envelope.NewKey("not the user's passphrase", envelope.GoKDF, envelope.KeyOptions{Iterations: envelope.MinIterations})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +108,7 @@ func TestHostileServer(t *testing.T) {
 				c.Transport = httptransport.New()
 				c.Wall = func() int64 { return time.Now().UnixMilli() }
 				c.WebDAVOptions = []webdav.Option{webdav.WithRetry(2, time.Millisecond, time.Millisecond), webdav.WithMaxRetryWait(time.Second)}
-				c.KeyOptions = envelope.Options{Iterations: envelope.MinIterations}
+				c.KeyOptions = envelope.KeyOptions{Iterations: envelope.MinIterations}
 			})
 			call(t, e, "settings.save", map[string]any{"settings": map[string]any{"url": p.URL() + "/dav/", "username": "ann", "password": hostilePassword, "autoSync": true,
 				"encryption": map[string]any{"enabled": true, "passphrase": hostilePassphrase, "remember": true}}})

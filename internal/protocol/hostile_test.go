@@ -260,7 +260,7 @@ func recordingEngine(t *testing.T, url string) (*Engine, *recorder, string) {
 		c.Transport = rec
 		c.Wall = func() int64 { return time.Now().UnixMilli() }
 		c.WebDAVOptions = []webdav.Option{webdav.WithRetry(1, time.Millisecond, time.Millisecond)}
-		c.KeyOptions = envelope.Options{Iterations: envelope.MinIterations}
+		c.KeyOptions = envelope.KeyOptions{Iterations: envelope.MinIterations}
 	})
 	return e, rec, strings.Replace(url, u.Host, rec.host, 1)
 }
@@ -471,7 +471,7 @@ func (d *device) engine() *Engine {
 		c.Transport = httptransport.New()
 		c.Wall = func() int64 { return time.Now().UnixMilli() }
 		c.WebDAVOptions = []webdav.Option{webdav.WithRetry(1, time.Millisecond, time.Millisecond)}
-		c.KeyOptions = envelope.Options{Iterations: envelope.MinIterations}
+		c.KeyOptions = envelope.KeyOptions{Iterations: envelope.MinIterations}
 	})
 	return e
 }

@@ -200,8 +200,8 @@ type ImportParams struct {
 
 // ImportReply answers data.import: the preview (dryRun) or the result.
 type ImportReply struct {
-	Preview *transfer.Preview `json:"preview,omitempty"`
-	Result  *transfer.Result  `json:"result,omitempty"`
+	Preview *transfer.ImportPreview `json:"preview,omitempty"`
+	Result  *transfer.ImportResult  `json:"result,omitempty"`
 }
 
 // AccountsReply answers accounts.list: every account as stored (unknown
@@ -223,9 +223,9 @@ type AccountReply struct {
 	Account json.RawMessage `json:"account"`
 }
 
-// Preferences is preferences.save's params and its reply; preferences.get
+// PreferencesValues is preferences.save's params and its reply; preferences.get
 // adds when they last changed.
-type Preferences struct {
+type PreferencesValues struct {
 	Values    json.RawMessage `json:"values"`
 	UpdatedAt int64           `json:"updatedAt,omitempty"`
 }
@@ -467,7 +467,7 @@ var Methods = []Method{
 				return ImportReply{}, err
 			}
 			if p.DryRun {
-				return ImportReply{Preview: &res.Preview}, nil
+				return ImportReply{Preview: &res.ImportPreview}, nil
 			}
 			return ImportReply{Result: &res}, nil
 		}),
@@ -486,14 +486,14 @@ var Methods = []Method{
 			return p, a.DeleteAccount(ctx, p.ID)
 		}),
 	method("preferences.get", false, "the synced preferences (theme: light|dark|system, language: auto or a shipped language, ...)",
-		func(ctx context.Context, a *app.App, _ None) (Preferences, error) {
+		func(ctx context.Context, a *app.App, _ None) (PreferencesValues, error) {
 			v, at, err := a.Preferences(ctx)
-			return Preferences{Values: v, UpdatedAt: at}, err
+			return PreferencesValues{Values: v, UpdatedAt: at}, err
 		}),
 	method("preferences.save", true, "replaces the preferences object",
-		func(ctx context.Context, a *app.App, p Preferences) (Preferences, error) {
+		func(ctx context.Context, a *app.App, p PreferencesValues) (PreferencesValues, error) {
 			v, err := a.SavePreferences(ctx, p.Values)
-			return Preferences{Values: v}, err
+			return PreferencesValues{Values: v}, err
 		}),
 	method("conflicts.list", false, "the versions merges lost, for the user to choose",
 		func(ctx context.Context, a *app.App, _ None) (ConflictsReply, error) {

@@ -38,7 +38,7 @@ func remoteEngine(t *testing.T) *Engine {
 		c.Transport = httptransport.New()
 		c.Wall = func() int64 { return time.Now().UnixMilli() }
 		c.WebDAVOptions = []webdav.Option{webdav.WithRetry(1, time.Millisecond, time.Millisecond)}
-		c.KeyOptions = envelope.Options{Iterations: envelope.MinIterations}
+		c.KeyOptions = envelope.KeyOptions{Iterations: envelope.MinIterations}
 	})
 	return e
 }
@@ -132,7 +132,7 @@ func TestEncryptionKeyCachedForSession(t *testing.T) {
 		c.Transport = httptransport.New()
 		c.Wall = func() int64 { return time.Now().UnixMilli() }
 		c.WebDAVOptions = []webdav.Option{webdav.WithRetry(1, time.Millisecond, time.Millisecond)}
-		c.KeyOptions = envelope.Options{Iterations: envelope.MinIterations}
+		c.KeyOptions = envelope.KeyOptions{Iterations: envelope.MinIterations}
 	}
 	a, _ := newTest(t, opts)
 	call(t, a, "settings.save", map[string]any{"settings": map[string]any{"url": url, "username": "ann", "password": "pw-good",

@@ -26,13 +26,13 @@ const (
 	ModeSkip    Mode = "skip"
 )
 
-// Section names in a Preview.
+// Section names in an ImportPreview.
 const (
 	SectionAccounts    = "accounts"
 	SectionPreferences = "preferences"
 )
 
-// MaxListedDuplicates caps Preview.Duplicates; the counts stay exact.
+// MaxListedDuplicates caps ImportPreview.Duplicates; the counts stay exact.
 const MaxListedDuplicates = 100
 
 // ImportOptions say how to read a file and how to import each section.
@@ -62,7 +62,7 @@ type ImportOptions struct {
 // team contract names it, so the type cannot be.)
 type ImportPlan struct {
 	// Preview is what the user confirms.
-	Preview Preview
+	Preview ImportPreview
 	// Doc is the whole local document after the import. The local
 	// document Plan was given is left as it was (the undo state); records
 	// are immutable, so the two may share record bytes.
@@ -74,9 +74,9 @@ type ImportPlan struct {
 	Conflicts []merge.Conflict
 }
 
-// Preview says what an import would do. It is rendered by the extension
+// ImportPreview says what an import would do. It is rendered by the extension
 // page, hence JSON with snake_case names.
-type Preview struct {
+type ImportPreview struct {
 	Source        string `json:"source"`         // "davsync" or "all-api-hub"
 	SourceVersion string `json:"source_version"` // "1" for davsync; "1.0".."4.0" for All API Hub
 	Encrypted     bool   `json:"encrypted"`
@@ -147,15 +147,17 @@ type Duplicate struct {
 	Skipped    bool   `json:"skipped"` // left out (add mode with SkipDuplicates)
 }
 
-// Result is what an applied import did; the engine returns it after the
+// ImportResult is what an applied import did; the engine returns it after the
 // swap succeeded.
-type Result struct {
-	Preview
+type ImportResult struct {
+	ImportPreview
 	Applied bool `json:"applied"`
 }
 
 // Result returns the plan's preview as the result of applying it.
-func (p *ImportPlan) Result() Result { return Result{Preview: p.Preview, Applied: true} }
+func (p *ImportPlan) Result() ImportResult {
+	return ImportResult{ImportPreview: p.Preview, Applied: true}
+}
 
 func checkMode(m Mode, section string) (Mode, error) {
 	switch m {
@@ -206,7 +208,7 @@ type planner struct {
 	wall     int64 // for the merge's horizon and warnings (ImportOptions.Wall)
 	stamp    int64
 	skipDups bool
-	pv       Preview
+	pv       ImportPreview
 	dups     []Duplicate
 	nDups    int
 	// skipped counts file records add mode left out; deletedHere those
@@ -276,7 +278,7 @@ func (p *planner) plan(accMode, prefMode Mode) (*ImportPlan, error) {
 		// differing; each field goes to the newer write. A file record this
 		// device deleted later is still reported (deletion versus edit), so
 		// the user can bring it back from the conflict list.
-		res, err := merge.Merge(p.local, remote, merge.Options{Strategy: merge.StrategyMerge, Base: merge.NewBase(p.local), Now: p.wall})
+		res, err := merge.Merge(p.local, remote, merge.Terms{Strategy: merge.StrategyMerge, Base: merge.NewBase(p.local), Now: p.wall})
 		if err != nil {
 			return nil, err
 		}

@@ -131,7 +131,7 @@ layers:
 		if in.encrypted {
 			return nil, notBackup() // davsync never wraps their files
 		}
-		res, err := allapihub.Read(data, passphrase, kdf, allapihub.Options{Now: now})
+		res, err := allapihub.Read(data, passphrase, kdf, allapihub.ConvertOptions{Now: now})
 		if err != nil {
 			return nil, err
 		}

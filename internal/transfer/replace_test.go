@@ -20,7 +20,7 @@ func TestReplaceRevivesOverOlderTombstone(t *testing.T) {
 		t0+500, t0+500, t0-500)
 	file := doc(t, 1, `{}`, nil, rec).Marshal()
 	p := plan(t, local, file, ImportOptions{Accounts: ModeReplace, Preferences: ModeSkip})
-	res, err := merge.Merge(p.Doc, backup.New(), merge.Options{})
+	res, err := merge.Merge(p.Doc, backup.New(), merge.Terms{})
 	if err != nil {
 		t.Fatal(err)
 	}

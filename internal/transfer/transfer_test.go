@@ -664,7 +664,7 @@ func TestMergeImportMeasuresHorizonByWallClock(t *testing.T) {
 func TestImportBinarySyncFileAsDataURL(t *testing.T) {
 	local := doc(t, 1, `{"theme":"dark"}`, nil, acct("a1", "https://a.example/", "u", t0))
 	plain := local.Marshal()
-	key, err := envelope.NewKey("pass-phrase", testKDF(), envelope.Options{Iterations: envelope.MinIterations})
+	key, err := envelope.NewKey("pass-phrase", testKDF(), envelope.KeyOptions{Iterations: envelope.MinIterations})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -699,7 +699,7 @@ func TestImportBinarySyncFileAsDataURL(t *testing.T) {
 // as text cut it off and the file read as damaged.
 func TestImportBinaryEndingInWhitespace(t *testing.T) {
 	plain := doc(t, 1, `{"theme":"dark"}`, nil, acct("a1", "https://a.example/", "u", t0)).Marshal()
-	key, err := envelope.NewKey("pass-phrase", testKDF(), envelope.Options{Iterations: envelope.MinIterations})
+	key, err := envelope.NewKey("pass-phrase", testKDF(), envelope.KeyOptions{Iterations: envelope.MinIterations})
 	if err != nil {
 		t.Fatal(err)
 	}

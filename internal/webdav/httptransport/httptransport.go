@@ -19,26 +19,24 @@ import (
 	"github.com/davsync/davsync/internal/webdav"
 )
 
-// Transport implements webdav.Transport with an http.Client that follows no
-// redirects (the webdav client reports them so the user can fix the URL),
-// keeps no cookies, and sends every body with a known length.
-type Transport struct {
+// Native implements webdav.Transport natively (the browser uses fetch),
+// with an http.Client that follows no redirects (the webdav client reports
+// them so the user can fix the URL), keeps no cookies, and sends every body
+// with a known length.
+type Native struct {
 	// Client is the underlying client; New sets one up.
 	Client *http.Client
 }
 
-// New returns a Transport with sane connection timeouts.
-func New() webdav.Transport { return NewTransport() }
-
-// NewTransport is New with the concrete type, for callers that tune it.
-func NewTransport() *Transport {
+// New returns a Native transport with sane connection timeouts.
+func New() *Native {
 	rt := http.DefaultTransport.(*http.Transport).Clone()
 	rt.ResponseHeaderTimeout = 60 * time.Second
 	rt.ExpectContinueTimeout = 0
 	// Headers are not bodies, but a server can send megabytes of them:
 	// browsers stop at a few hundred KiB, and so does this transport.
 	rt.MaxResponseHeaderBytes = 256 << 10
-	return &Transport{
+	return &Native{
 		Client: &http.Client{
 			Transport: rt,
 			CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -49,7 +47,7 @@ func NewTransport() *Transport {
 }
 
 // RoundTrip sends one request and reads the whole answer.
-func (t *Transport) RoundTrip(ctx context.Context, r *webdav.Request) (*webdav.Response, error) {
+func (t *Native) RoundTrip(ctx context.Context, r *webdav.Request) (*webdav.Response, error) {
 	if r.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, r.Timeout)

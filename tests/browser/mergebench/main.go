@@ -65,7 +65,7 @@ func main() {
 		}
 		parseMs = append(parseMs, float64(time.Since(t0).Microseconds())/1000)
 		t0 = time.Now()
-		res, err := merge.Merge(local, remote, merge.Options{Strategy: "merge", Base: base})
+		res, err := merge.Merge(local, remote, merge.Terms{Strategy: "merge", Base: base})
 		if err != nil || len(res.Doc.Collections["accounts"].Records) != records {
 			fmt.Fprintln(os.Stderr, "merge failed:", err)
 			os.Exit(1)
