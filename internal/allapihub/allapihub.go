@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/davsync/davsync/internal/errkind"
-	"github.com/davsync/davsync/internal/transfer/jsonlimit"
+	"github.com/davsync/davsync/internal/jsonlimit"
 	"github.com/tidwall/gjson"
 )
 
@@ -76,7 +76,7 @@ type Item struct {
 // level: these checks run on untrusted input, and a file of millions of '['
 // would otherwise exhaust the stack and kill the worker.
 func validJSON(data []byte) bool {
-	return jsonlimit.Scan(data, jsonlimit.MaxDepth) != jsonlimit.TooDeep && gjson.ValidBytes(data)
+	return jsonlimit.Scan(data, jsonlimit.MaxDepth).Problem != jsonlimit.TooDeep && gjson.ValidBytes(data)
 }
 
 // IsEncrypted reports whether data is All API Hub's encrypted envelope.
@@ -154,7 +154,7 @@ func clip(s string) string {
 func Convert(plain []byte, opts ConvertOptions) (*Converted, error) {
 	plain = bytes.TrimSpace(plain)
 	// gjson.Valid recurses once per level: bound the nesting first.
-	if jsonlimit.Scan(plain, jsonlimit.MaxDepth) == jsonlimit.TooDeep {
+	if jsonlimit.Scan(plain, jsonlimit.MaxDepth).Problem == jsonlimit.TooDeep {
 		return nil, bad(fmt.Sprintf("it nests JSON more than %d levels deep, which no real backup does.", jsonlimit.MaxDepth))
 	}
 	if !gjson.ValidBytes(plain) {

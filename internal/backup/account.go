@@ -3,6 +3,7 @@ package backup
 import (
 	"strings"
 
+	"github.com/davsync/davsync/internal/jsonlimit"
 	"github.com/tidwall/gjson"
 )
 
@@ -19,7 +20,7 @@ var AccountFields = []string{
 // for created_at. null is accepted for each (an unset field). Unknown fields
 // are not looked at.
 func ValidateAccount(raw []byte) error {
-	if !ValidJSON(raw) {
+	if !jsonlimit.Valid(raw) {
 		return badField(ErrNotJSON, "is not valid JSON")
 	}
 	var err error

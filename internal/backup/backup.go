@@ -19,10 +19,6 @@ const Format = "davsync"
 // timestamp in the wrong unit, not a real edit.
 const MaxTimestamp int64 = 32503680000000
 
-// MaxSize is the largest document Parse accepts, after decompression. It
-// bounds the memory a hostile or broken file (a gzip bomb) can make us use.
-const MaxSize = 64 << 20
-
 // Reserved member names inside a record.
 const (
 	FieldID         = "id"

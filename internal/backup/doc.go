@@ -35,7 +35,7 @@
 // failure wraps a sentinel (errors.Is) and carries an errkind kind:
 //
 //	ErrNotJSON       bad_document   not valid JSON
-//	ErrTooDeep       bad_document   arrays/objects nested more than MaxDepth (512) levels
+//	ErrTooDeep       bad_document   arrays/objects nested more than jsonlimit.MaxDepth (512) levels
 //	ErrNotDavsync    bad_document   JSON, but no "format": "davsync"
 //	ErrBadVersion    bad_document   "version" missing or not a whole number >= 1
 //	ErrNewerVersion  newer_version  "version" above Version
@@ -45,8 +45,7 @@
 //	ErrDuplicateKey  bad_document   one object with the same member twice
 //	ErrBadTimestamp  bad_document   a timestamp missing where required, not a whole number, negative,
 //	                                after the year 3000 (MaxTimestamp), or a field time newer than updated_at
-//	ErrCorruptGzip   bad_document   gzip magic bytes but damaged data
-//	ErrTooLarge      too_large      more than MaxSize (64 MiB) after decompression
+//	ErrTooLarge      too_large      more than limits.Document (64 MiB)
 //
 // Messages name the place: "accounts record #3 (id "x"): ...", records and
 // tombstones counted from 1 in file order. A UTF-8 byte order mark before

@@ -22,7 +22,6 @@ var (
 	ErrDuplicateID  = errors.New("duplicate id")
 	ErrDuplicateKey = errors.New("member repeated in one object")
 	ErrBadTimestamp = errors.New("bad timestamp")
-	ErrCorruptGzip  = errors.New("damaged gzip data")
 	ErrTooLarge     = errors.New("document too large")
 )
 

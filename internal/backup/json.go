@@ -1,11 +1,7 @@
 package backup
 
 import (
-	"bytes"
 	"strconv"
-	"unicode/utf8"
-
-	"github.com/tidwall/gjson"
 )
 
 // AppendString appends s as a JSON string. Only what JSON requires is
@@ -77,66 +73,4 @@ func compact[S ~string | ~[]byte](dst []byte, src S) []byte {
 		}
 	}
 	return append(dst, src[start:]...)
-}
-
-// MaxDepth is how deeply arrays and objects may nest in a document. gjson's
-// validator recurses once per level, so a hostile file of a million "["
-// would exhaust the stack and kill the worker; real documents nest a few
-// levels.
-const MaxDepth = 512
-
-// shape scans JSON once and reports whether arrays/objects nest deeper
-// than MaxDepth and whether there is whitespace between tokens. Strings are
-// skipped with IndexByte (assembly on every platform, wasm included), which
-// makes this scan several times faster than a byte-by-byte state machine on
-// string-heavy documents. Invalid JSON gives some answer; gjson rejects it
-// right after.
-func shape(data []byte) (deep, spaced bool) {
-	depth := 0
-	for i := 0; i < len(data); i++ {
-		switch data[i] {
-		case '"':
-			// Find the closing quote: one not preceded by an odd number of
-			// backslashes.
-			j := i + 1
-			for {
-				k := bytes.IndexByte(data[j:], '"')
-				if k < 0 {
-					return deep, spaced
-				}
-				j += k
-				bs := 0
-				for m := j - 1; m > i && data[m] == '\\'; m-- {
-					bs++
-				}
-				if bs%2 == 0 {
-					break
-				}
-				j++
-			}
-			i = j
-		case '[', '{':
-			depth++
-			if depth > MaxDepth {
-				return true, spaced
-			}
-		case ']', '}':
-			depth--
-		case ' ', '\t', '\n', '\r':
-			spaced = true
-		}
-	}
-	return false, spaced
-}
-
-func tooDeep(data []byte) bool {
-	deep, _ := shape(data)
-	return deep
-}
-
-// ValidJSON reports whether data is valid JSON, in UTF-8 (which gjson does
-// not check), that nests at most MaxDepth levels: the check to make before
-// reading untrusted bytes with gjson.
-func ValidJSON(data []byte) bool {
-	return !tooDeep(data) && gjson.ValidBytes(data) && utf8.Valid(data)
 }

@@ -2,13 +2,13 @@ package backup
 
 import (
 	"bytes"
-	"compress/gzip"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/davsync/davsync/internal/jsonlimit"
+	"github.com/davsync/davsync/internal/limits"
 	"github.com/tidwall/gjson"
 )
 
@@ -18,31 +18,24 @@ import (
 // version means adding its migration here and a row to the table in doc.go.
 var migrations = []func(data []byte) ([]byte, error){}
 
-// IsGzip reports whether data starts with the gzip magic bytes.
-func IsGzip(data []byte) bool { return len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b }
-
-// Parse reads a document: gzip-compressed (recognised by its magic bytes) or
-// plain JSON. It validates everything before it returns: on error nothing of
+// Parse reads a document's JSON (the envelope and gzip are peeled by the
+// caller: envelope.Unwrap for the sync file, transfer for an import). It
+// validates everything before it returns: on error nothing of
 // the document is returned, so nothing can be applied from a file that is
 // wrong anywhere. Older versions are migrated to Version. Errors wrap one of
 // the Err* sentinels and carry errkind.BadDocument, errkind.NewerVersion or
 // errkind.TooLarge; messages name the collection and record (counting from 1).
 func Parse(data []byte) (*Document, error) {
-	if IsGzip(data) {
-		var err error
-		if data, err = gunzip(data); err != nil {
-			return nil, err
-		}
-	}
-	if len(data) > MaxSize {
+	if len(data) > limits.Document {
 		return nil, tooLarge()
 	}
 	// A byte order mark, as some Windows editors write, is not an error.
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	deep, spaced := shape(data)
-	if deep {
-		return nil, bad(ErrTooDeep, "", "the file nests arrays or objects more than "+strconv.Itoa(MaxDepth)+" levels deep; it is not a davsync backup")
+	sh := jsonlimit.Scan(data, jsonlimit.MaxDepth)
+	if sh.Problem == jsonlimit.TooDeep {
+		return nil, bad(ErrTooDeep, "", "the file nests arrays or objects more than "+strconv.Itoa(jsonlimit.MaxDepth)+" levels deep; it is not a davsync backup")
 	}
+	spaced := sh.Spaced
 	if !gjson.ValidBytes(data) {
 		return nil, bad(ErrNotJSON, "", "the file is not valid JSON (it may be damaged, or not a backup at all)")
 	}
@@ -92,23 +85,7 @@ func Parse(data []byte) (*Document, error) {
 const notUTF8 = "the file is not valid UTF-8 text (it may be damaged, or saved in another encoding)"
 
 func tooLarge() error {
-	return bad(ErrTooLarge, "", "the document is larger than "+strconv.Itoa(MaxSize>>20)+" MiB")
-}
-
-// gunzip decompresses data, refusing output above MaxSize.
-func gunzip(data []byte) ([]byte, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, bad(ErrCorruptGzip, "", "the file is gzip-compressed but damaged")
-	}
-	out, err := io.ReadAll(io.LimitReader(zr, MaxSize+1))
-	if err != nil {
-		return nil, bad(ErrCorruptGzip, "", "the file is gzip-compressed but damaged")
-	}
-	if len(out) > MaxSize {
-		return nil, tooLarge()
-	}
-	return out, nil
+	return bad(ErrTooLarge, "", "the document is larger than "+strconv.Itoa(limits.Document>>20)+" MiB")
 }
 
 // parseCurrent reads a version-Version document whose top level is top.
@@ -287,8 +264,8 @@ func sortUnique[T any](s []T, id func(T) string) (dup string, a, b int) {
 // named collection) and returns it compacted. Callers that build records
 // outside a document, like the import and the pages' edits, use it.
 func ParseRecord(collection string, raw []byte) (Record, error) {
-	if tooDeep(raw) {
-		return Record{}, bad(ErrTooDeep, collection+" record", "nests more than "+strconv.Itoa(MaxDepth)+" levels deep")
+	if jsonlimit.Scan(raw, jsonlimit.MaxDepth).Problem == jsonlimit.TooDeep {
+		return Record{}, bad(ErrTooDeep, collection+" record", "nests more than "+strconv.Itoa(jsonlimit.MaxDepth)+" levels deep")
 	}
 	if !gjson.ValidBytes(raw) {
 		return Record{}, bad(ErrNotJSON, collection+" record", "is not valid JSON")

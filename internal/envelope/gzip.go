@@ -7,12 +7,8 @@ import (
 	"io"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/limits"
 )
-
-// DefaultGunzipLimit is the decompressed size Gunzip allows when the caller
-// passes no limit: far above a 10,000-account document (a few MB), far below
-// what would exhaust a browser worker's memory.
-const DefaultGunzipLimit = 64 << 20
 
 // IsGzip reports whether b starts with the gzip magic bytes and the deflate
 // method byte (RFC 1952).
@@ -32,11 +28,11 @@ func Gzip(b []byte) []byte {
 
 // Gunzip decompresses b, refusing output larger than limit bytes with
 // errkind.TooLarge (a gzip bomb stops there instead of filling memory).
-// limit <= 0 means DefaultGunzipLimit. Damaged input is errkind.BadDocument.
+// limit <= 0 means limits.Document. Damaged input is errkind.BadDocument.
 func Gunzip(b []byte, limit int64) ([]byte, error) {
 	const op = "decompress"
 	if limit <= 0 {
-		limit = DefaultGunzipLimit
+		limit = limits.Document
 	}
 	if !IsGzip(b) {
 		return nil, errkind.New(errkind.BadDocument, op, "the file is not gzip-compressed data")

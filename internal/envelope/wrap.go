@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/limits"
 )
 
 // Unwrapped is a document with its envelope and compression peeled off.
@@ -18,10 +19,10 @@ type Unwrapped struct {
 // encrypted with gzip or plain inside; either envelope form), detected by
 // content. cached and
 // passphrase are used as in OpenCached. limit bounds the returned document
-// (errkind.TooLarge); limit <= 0 means DefaultGunzipLimit.
+// (errkind.TooLarge); limit <= 0 means limits.Document.
 func Unwrap(data []byte, passphrase string, cached *Key, kdf KDF, limit int64) (*Unwrapped, error) {
 	if limit <= 0 {
-		limit = DefaultGunzipLimit
+		limit = limits.Document
 	}
 	u := &Unwrapped{Plain: data}
 	if IsEncrypted(data) {

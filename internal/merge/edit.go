@@ -7,6 +7,7 @@ import (
 
 	"github.com/davsync/davsync/internal/backup"
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/jsonlimit"
 	"github.com/tidwall/gjson"
 )
 
@@ -27,7 +28,7 @@ func Edit(old *backup.Record, newRaw []byte, now int64) (backup.Record, error) {
 		return backup.Record{}, errkind.New(errkind.Invalid, op, "the clock reads "+strconv.FormatInt(now, 10)+
 			" ms, outside 1970..3000; check the device's date and time")
 	}
-	if !backup.ValidJSON(newRaw) {
+	if !jsonlimit.Valid(newRaw) {
 		return backup.Record{}, errkind.Wrap(errkind.Invalid, op, "the record is not valid JSON", backup.ErrNotJSON)
 	}
 	root := gjson.ParseBytes(newRaw)

@@ -76,7 +76,7 @@ func TestDeleteAfterImportOfRecordAheadSticks(t *testing.T) {
 	}
 }
 
-// accounts.put accepts a record whose own nesting is within backup.MaxDepth
+// accounts.put accepts a record whose own nesting is within jsonlimit.MaxDepth
 // but which, placed in the document (document > collections > accounts >
 // records > record), nests deeper than the document may. The store then
 // cannot read its own document back: every later call fails.

@@ -31,10 +31,10 @@
 //
 // # Limits and the messages users see
 //
-//   - Input above MaxInputSize (32 MiB), or gzip that expands beyond it, is
+//   - Input above limits.Import (32 MiB), or gzip that expands beyond it, is
 //     errkind.TooLarge, refused before any parsing: "The file is 40.0 MiB;
 //     davsync imports files up to 32 MiB. ..."
-//   - Nesting deeper than jsonlimit.MaxDepth (512, as backup.MaxDepth) is found by a linear byte
+//   - Nesting deeper than jsonlimit.MaxDepth (512) is found by a linear byte
 //     scan before any recursive parser runs: errkind.BadDocument "The file
 //     nests JSON more than 512 levels deep, ..."
 //   - Input that ends inside a string or with unclosed brackets:

@@ -10,14 +10,10 @@ import (
 	"github.com/davsync/davsync/internal/backup"
 	"github.com/davsync/davsync/internal/envelope"
 	"github.com/davsync/davsync/internal/errkind"
-	"github.com/davsync/davsync/internal/transfer/jsonlimit"
+	"github.com/davsync/davsync/internal/jsonlimit"
+	"github.com/davsync/davsync/internal/limits"
 	"github.com/tidwall/gjson"
 )
-
-// MaxInputSize is the largest import davsync reads, before and after
-// decompression: about 30 times a 10,000-account document, and small enough
-// that a browser worker parsing it stays responsive.
-const MaxInputSize = 32 << 20
 
 // Sources of an import.
 const (
@@ -48,7 +44,7 @@ func mib(n int) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 func read(data []byte, passphrase string, kdf envelope.KDF, now int64) (*incoming, error) {
 	// A binary file reaches us as base64 (a data URL from the page), a third
 	// larger than the file: the limit is on the file, so measure it decoded.
-	if len(data) > MaxInputSize/3*4+256 {
+	if len(data) > limits.Import/3*4+256 {
 		n := len(data)
 		if bytes.HasPrefix(data, []byte("data:")) || bytes.HasPrefix(data, []byte("H4sI")) {
 			n = n / 4 * 3 // base64: the file is a quarter smaller
@@ -63,7 +59,7 @@ func read(data []byte, passphrase string, kdf envelope.KDF, now int64) (*incomin
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > MaxInputSize {
+	if len(data) > limits.Import {
 		return nil, tooLarge(len(data))
 	}
 	in := &incoming{source: SourceDavsync}
@@ -76,7 +72,7 @@ layers:
 			if in.compressed && !in.encrypted {
 				return nil, notBackup()
 			}
-			plain, err := envelope.Gunzip(data, MaxInputSize)
+			plain, err := envelope.Gunzip(data, limits.Import)
 			if err != nil {
 				if errkind.Of(err) == errkind.TooLarge {
 					return nil, errkind.Wrap(errkind.TooLarge, op, "The file expands to more than 32 MiB; davsync imports files up to 32 MiB. Check that this is a davsync or All API Hub backup. Nothing was imported.", err)
@@ -206,7 +202,7 @@ func notBackup() error {
 
 // checkJSON bounds nesting with a linear scan, then validates the grammar.
 func checkJSON(data []byte) error {
-	switch jsonlimit.Scan(data, jsonlimit.MaxDepth) {
+	switch jsonlimit.Scan(data, jsonlimit.MaxDepth).Problem {
 	case jsonlimit.TooDeep:
 		return errkind.New(errkind.BadDocument, op, fmt.Sprintf(
 			"The file nests JSON more than %d levels deep, which no davsync or All API Hub backup does. Check that you picked the right file. Nothing was imported.", jsonlimit.MaxDepth))

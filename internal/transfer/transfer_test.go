@@ -17,6 +17,7 @@ import (
 	"github.com/davsync/davsync/internal/backup"
 	"github.com/davsync/davsync/internal/envelope"
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/limits"
 	"github.com/tidwall/gjson"
 )
 
@@ -398,9 +399,9 @@ func TestReplaceNeverWipesMissingSection(t *testing.T) {
 func TestRejections(t *testing.T) {
 	local := localDoc(t)
 	valid := fileDocClean(t)
-	big := append([]byte(`{"format":"davsync","version":1,"x":"`), bytes.Repeat([]byte("a"), MaxInputSize)...)
+	big := append([]byte(`{"format":"davsync","version":1,"x":"`), bytes.Repeat([]byte("a"), limits.Import)...)
 	big = append(big, `"}`...)
-	bomb := envelope.Gzip(append(append([]byte(`{"x":"`), bytes.Repeat([]byte(" "), MaxInputSize+10)...), `"}`...))
+	bomb := envelope.Gzip(append(append([]byte(`{"x":"`), bytes.Repeat([]byte(" "), limits.Import+10)...), `"}`...))
 	dupIDs := strings.Replace(string(valid), `"id":"c"`, `"id":"b"`, 1)
 	tests := []struct {
 		name string

@@ -29,10 +29,44 @@ func TestScan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Scan([]byte(tt.in), tt.max); got != tt.want {
+			if got := Scan([]byte(tt.in), tt.max).Problem; got != tt.want {
 				t.Errorf("Scan(%.40q, %d) = %v, want %v", tt.in, tt.max, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestSpaced(t *testing.T) {
+	for _, tc := range []struct {
+		in           string
+		deep, spaced bool
+	}{
+		{`{"a":"x y"}`, false, false},
+		{`{"a":"x\\" ,"b":1}`, false, true},
+		{`{"a":"x\\\" ]]]] "}`, false, false},
+		{`{"a": 1}`, false, true},
+		{"[\n]", false, true},
+		{strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth), false, false},
+		{strings.Repeat("[", MaxDepth+1), true, false},
+		{`"` + strings.Repeat("[", MaxDepth+1) + `"`, false, false},
+	} {
+		sh := Scan([]byte(tc.in), MaxDepth)
+		if (sh.Problem == TooDeep) != tc.deep || sh.Spaced != tc.spaced {
+			t.Errorf("Scan(%.40s) = %+v; want deep %v, spaced %v", tc.in, sh, tc.deep, tc.spaced)
+		}
+	}
+}
+
+func TestValid(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{"a":[1,"x"]}`:                 true,
+		"\"\xff\"":                      false, // not UTF-8
+		`{"a":`:                         false,
+		strings.Repeat("[", MaxDepth+1): false,
+	} {
+		if got := Valid([]byte(in)); got != want {
+			t.Errorf("Valid(%.40q) = %v, want %v", in, got, want)
+		}
 	}
 }
 
