@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/davsync/davsync/internal/allapihub"
 	"github.com/davsync/davsync/internal/backup"
 	"github.com/davsync/davsync/internal/envelope"
 	"github.com/davsync/davsync/internal/errkind"
@@ -429,27 +428,21 @@ func cmdImport(ctx context.Context, g *globals, args []string) (any, error) {
 	return nameOut{Snapshot: name, Note: "imported as snapshot " + name + "; `davsync restore " + name + "` makes it the current data"}, nil
 }
 
-// readImport reads a davsync file (plain, gzip or encrypted) or an All API
-// Hub backup.
+// readImport reads a file as the extension's import does (transfer.Read:
+// a davsync file, plain, gzip or encrypted, or an All API Hub backup),
+// asking for the passphrase only when the file turns out to need one.
 func (g *globals) readImport(raw []byte) (*backup.Document, error) {
-	if allapihub.IsEncrypted(raw) || allapihub.IsBackup(raw) {
-		pass := ""
-		if allapihub.IsEncrypted(raw) {
-			p, err := g.passphraseValue()
-			if err != nil {
-				return nil, err
-			}
-			pass = p
-		}
-		res, err := allapihub.Read(raw, pass, envelope.GoKDF, allapihub.ConvertOptions{Now: time.Now().UnixMilli()})
-		if err != nil {
-			return nil, err
-		}
-		return backup.Parse(res.Document)
+	now := time.Now().UnixMilli()
+	doc, err := transfer.Read(raw, "", envelope.GoKDF, now)
+	if errkind.Of(err) != errkind.PassphraseNeeded {
+		return doc, err
 	}
-	s := &stored{Name: "file", body: raw, Form: form(raw)}
-	if err := g.decode(s, true); err != nil {
+	pass, perr := g.passphraseValue()
+	if perr != nil {
+		return nil, perr
+	}
+	if pass == "" {
 		return nil, err
 	}
-	return s.doc, nil
+	return transfer.Read(raw, pass, envelope.GoKDF, now)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/davsync/davsync/internal/backup"
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/jsonlimit"
 	"github.com/tidwall/gjson"
@@ -35,9 +36,8 @@ type ConvertOptions struct {
 
 // Converted is a converted All API Hub backup.
 type Converted struct {
-	// Document is a davsync backup document (format "davsync", version 1),
-	// compact JSON, ready for backup.Parse.
-	Document []byte
+	// Doc is the davsync document, parsed and validated.
+	Doc *backup.Document
 	// HasAccounts is false when the file has no account section (a
 	// preferences-only export); importing it must leave accounts alone.
 	HasAccounts bool
@@ -72,43 +72,52 @@ type Item struct {
 	Names []string `json:"names,omitempty"`
 }
 
-// validJSON bounds the nesting before gjson.Valid, which recurses once per
-// level: these checks run on untrusted input, and a file of millions of '['
-// would otherwise exhaust the stack and kill the worker.
-func validJSON(data []byte) bool {
-	return jsonlimit.Scan(data, jsonlimit.MaxDepth).Problem != jsonlimit.TooDeep && gjson.ValidBytes(data)
-}
+// Kind is what a JSON value is to this package.
+type Kind int
 
-// IsEncrypted reports whether data is All API Hub's encrypted envelope.
-func IsEncrypted(data []byte) bool {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 || data[0] != '{' || !validJSON(data) {
-		return false
-	}
-	return gjson.GetBytes(data, "type").String() == EncryptedType
-}
+// The kinds Detect tells apart.
+const (
+	NotAllAPIHub Kind = iota
+	Plain             // a plain All API Hub backup
+	Encrypted         // All API Hub's encrypted envelope
+)
 
 // sectionKeys are the top-level members that mark an All API Hub backup.
 var sectionKeys = []string{"accounts", "preferences", "tagStore", "channelConfigs", "apiCredentialProfiles"}
 
-// IsBackup reports whether data looks like a plain All API Hub backup. It
-// checks the shape only; Convert validates.
-func IsBackup(data []byte) bool {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 || data[0] != '{' || !validJSON(data) {
-		return false
+// Detect tells an All API Hub backup, plain or encrypted, from anything else
+// by its top-level members, without converting it. root must come from JSON
+// that passed jsonlimit.Check: Detect does not scan again.
+func Detect(root gjson.Result) Kind {
+	if !root.IsObject() || root.Get("format").String() == "davsync" {
+		return NotAllAPIHub
 	}
-	root := gjson.ParseBytes(data)
-	if root.Get("format").String() == "davsync" || root.Get("type").String() == EncryptedType {
-		return false
+	if root.Get("type").String() == EncryptedType {
+		return Encrypted
 	}
 	for _, k := range sectionKeys {
 		if v := root.Get(k); v.IsObject() || v.IsArray() {
-			return true
+			return Plain
 		}
 	}
-	legacy := root.Get("data")
-	return legacy.IsObject() && (legacy.Get("accounts").Exists() || legacy.Get("preferences").Exists())
+	if legacy := root.Get("data"); legacy.IsObject() && (legacy.Get("accounts").Exists() || legacy.Get("preferences").Exists()) {
+		return Plain
+	}
+	return NotAllAPIHub
+}
+
+// check is jsonlimit.Check with this package's words for what it finds.
+func check(data []byte) (jsonlimit.Checked, error) {
+	c, p := jsonlimit.Check(bytes.TrimSpace(data))
+	switch p {
+	case jsonlimit.OK:
+		return c, nil
+	case jsonlimit.TooDeep:
+		return c, bad(fmt.Sprintf("it nests JSON more than %d levels deep, which no real backup does.", jsonlimit.MaxDepth))
+	case jsonlimit.NotUTF8:
+		return c, bad("it is not UTF-8 text.")
+	}
+	return c, bad("it is not valid JSON.")
 }
 
 func bad(msg string) error {
@@ -149,18 +158,17 @@ func clip(s string) string {
 }
 
 // Convert turns a plain All API Hub backup into a davsync document. The
-// caller has already bounded the input's size and nesting (see
-// internal/transfer); Convert still refuses invalid JSON.
+// caller has already bounded the input's size (see internal/transfer);
+// Convert checks the rest.
 func Convert(plain []byte, opts ConvertOptions) (*Converted, error) {
-	plain = bytes.TrimSpace(plain)
-	// gjson.Valid recurses once per level: bound the nesting first.
-	if jsonlimit.Scan(plain, jsonlimit.MaxDepth).Problem == jsonlimit.TooDeep {
-		return nil, bad(fmt.Sprintf("it nests JSON more than %d levels deep, which no real backup does.", jsonlimit.MaxDepth))
+	c, err := check(plain)
+	if err != nil {
+		return nil, err
 	}
-	if !gjson.ValidBytes(plain) {
-		return nil, bad("it is not valid JSON.")
-	}
-	root := gjson.ParseBytes(plain)
+	return convert(gjson.ParseBytes(c.JSON), opts)
+}
+
+func convert(root gjson.Result, opts ConvertOptions) (*Converted, error) {
 	if !root.IsObject() {
 		return nil, bad("it is not a JSON object.")
 	}
@@ -177,7 +185,13 @@ func Convert(plain []byte, opts ConvertOptions) (*Converted, error) {
 	if err := c.run(); err != nil {
 		return nil, err
 	}
-	return &Converted{Document: c.out.Bytes(), HasAccounts: c.hasAccounts, HasPreferences: c.hasPrefs, Report: c.rep}, nil
+	// The converter checks what it maps; backup.Parse checks the rest (a
+	// time after the year 3000, say) on the bytes the converter wrote.
+	doc, err := backup.Parse(c.out.Bytes())
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Of(err), op, "This All API Hub backup cannot be imported: "+errkind.Message(err)+". Nothing was imported.", err)
+	}
+	return &Converted{Doc: doc, HasAccounts: c.hasAccounts, HasPreferences: c.hasPrefs, Report: c.rep}, nil
 }
 
 type converter struct {

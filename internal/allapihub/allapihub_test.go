@@ -215,10 +215,10 @@ func ids(arr gjson.Result) []string {
 
 func checkResult(t *testing.T, res *Converted, w want) {
 	t.Helper()
-	if !gjson.ValidBytes(res.Document) {
-		t.Fatalf("document is not valid JSON: %s", res.Document)
+	if !gjson.ValidBytes(res.Doc.Marshal()) {
+		t.Fatalf("document is not valid JSON: %s", res.Doc.Marshal())
 	}
-	doc := gjson.ParseBytes(res.Document)
+	doc := gjson.ParseBytes(res.Doc.Marshal())
 	eq(t, doc.Get("format").String(), "davsync")
 	eq(t, doc.Get("version").Int(), int64(1))
 	eq(t, res.Report.Version, w.version)
@@ -275,8 +275,8 @@ func TestFixturesPlain(t *testing.T) {
 	for name, w := range fixtures {
 		t.Run(name, func(t *testing.T) {
 			data := read(t, name)
-			if !IsBackup(data) || IsEncrypted(data) {
-				t.Fatalf("IsBackup=%v IsEncrypted=%v", IsBackup(data), IsEncrypted(data))
+			if k := kindOf(data); k != Plain {
+				t.Fatalf("Detect = %v", k)
 			}
 			res, err := Read(data, "", nil, ConvertOptions{Now: now})
 			if err != nil {
@@ -297,8 +297,8 @@ func TestFixturesEncrypted(t *testing.T) {
 		}
 		t.Run(encName(name), func(t *testing.T) {
 			data := read(t, encName(name))
-			if !IsEncrypted(data) || IsBackup(data) {
-				t.Fatalf("IsEncrypted=%v IsBackup=%v", IsEncrypted(data), IsBackup(data))
+			if k := kindOf(data); k != Encrypted {
+				t.Fatalf("Detect = %v", k)
 			}
 			if _, err := Read(data, "", nil, ConvertOptions{Now: now}); !errors.Is(err, errkind.PassphraseNeeded) {
 				t.Fatalf("no passphrase: got %v, want passphrase_needed", err)
@@ -318,7 +318,7 @@ func TestFixturesEncrypted(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			eq(t, string(res.Document), string(plain.Document))
+			eq(t, string(res.Doc.Marshal()), string(plain.Doc.Marshal()))
 		})
 	}
 }
@@ -413,13 +413,20 @@ func TestDetection(t *testing.T) {
 		{`  {"type":"all-api-hub-webdav-backup-encrypted","v":1}  `, false, true},
 	}
 	for _, tt := range tests {
-		if got := IsBackup([]byte(tt.in)); got != tt.backup {
-			t.Errorf("IsBackup(%s) = %v", tt.in, got)
-		}
-		if got := IsEncrypted([]byte(tt.in)); got != tt.enc {
-			t.Errorf("IsEncrypted(%s) = %v", tt.in, got)
+		k := kindOf([]byte(tt.in))
+		if (k == Plain) != tt.backup || (k == Encrypted) != tt.enc {
+			t.Errorf("Detect(%s) = %v", tt.in, k)
 		}
 	}
+}
+
+// kindOf is Detect on raw bytes: NotAllAPIHub for what is not JSON.
+func kindOf(data []byte) Kind {
+	c, err := check(data)
+	if err != nil {
+		return NotAllAPIHub
+	}
+	return Detect(gjson.ParseBytes(c.JSON))
 }
 
 // Preference values that are not imported (passwords among them) never
@@ -432,7 +439,7 @@ func TestSecretsInPreferencesNotCopied(t *testing.T) {
 		}
 		rep, _ := json.Marshal(res.Report)
 		for _, secret := range []string{"v1-dav-secret", "v2-dav-secret", "v2-admin-token", "v4-dav-secret", "sk-profile-secret"} {
-			if strings.Contains(string(res.Document), secret) || strings.Contains(string(rep), secret) {
+			if strings.Contains(string(res.Doc.Marshal()), secret) || strings.Contains(string(rep), secret) {
 				t.Errorf("%s: %q leaked into the import", name, secret)
 			}
 		}
@@ -453,25 +460,25 @@ func TestEdgeCases(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		eq(t, gjson.GetBytes(res.Document, "collections.accounts.records.0.updated_at").Int(), int64(1700000000000))
-		eq(t, gjson.GetBytes(res.Document, "collections.accounts.records.0.created_at").Int(), int64(1700000000000))
+		eq(t, gjson.GetBytes(res.Doc.Marshal(), "collections.accounts.records.0.updated_at").Int(), int64(1700000000000))
+		eq(t, gjson.GetBytes(res.Doc.Marshal(), "collections.accounts.records.0.created_at").Int(), int64(1700000000000))
 	})
 	t.Run("string timestamp", func(t *testing.T) {
 		res, err := Convert([]byte(`{"timestamp":"2024-01-02T03:04:05Z","accounts":[{"id":"a"}]}`), ConvertOptions{Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}
-		eq(t, gjson.GetBytes(res.Document, "exported_at").Int(), int64(1704164645000))
+		eq(t, gjson.GetBytes(res.Doc.Marshal(), "exported_at").Int(), int64(1704164645000))
 	})
 	t.Run("odd characters survive", func(t *testing.T) {
 		res, err := Convert([]byte(`{"accounts":[{"id":"a\"b","site_name":"名字 \u2028 <x>","tags":["a\\b"]}]}`), ConvertOptions{Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !gjson.ValidBytes(res.Document) {
-			t.Fatalf("invalid output %s", res.Document)
+		if !gjson.ValidBytes(res.Doc.Marshal()) {
+			t.Fatalf("invalid output %s", res.Doc.Marshal())
 		}
-		r := gjson.GetBytes(res.Document, "collections.accounts.records.0")
+		r := gjson.GetBytes(res.Doc.Marshal(), "collections.accounts.records.0")
 		eq(t, r.Get("id").String(), `a"b`)
 		eq(t, r.Get("site_name").String(), "名字 \u2028 <x>")
 		eq(t, r.Get("tags.0").String(), `a\b`)
@@ -494,8 +501,8 @@ func FuzzConvert(f *testing.F) {
 			}
 			return
 		}
-		if !gjson.ValidBytes(res.Document) {
-			t.Fatalf("invalid document from %q: %s", data, res.Document)
+		if !gjson.ValidBytes(res.Doc.Marshal()) {
+			t.Fatalf("invalid document from %q: %s", data, res.Doc.Marshal())
 		}
 	})
 }

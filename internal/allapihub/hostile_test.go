@@ -7,14 +7,14 @@ import (
 	"testing"
 )
 
-// The detection functions run on untrusted input before any other check.
+// Detection runs on untrusted input before any other check.
 // gjson.Valid recurses per nesting level, so deep input used to grow the
 // stack without bound (here capped at 16 MiB, which it exceeded: a fatal
 // error, not a failure, before the fix).
 func TestDetectionBoundsNesting(t *testing.T) {
 	defer debug.SetMaxStack(debug.SetMaxStack(16 << 20))
 	deep := []byte(`{"accounts":` + strings.Repeat("[", 2_000_000))
-	if IsBackup(deep) || IsEncrypted(deep) {
+	if kindOf(deep) != NotAllAPIHub {
 		t.Fatal("deeply nested input detected as a backup")
 	}
 	if _, err := Read(deep, "", nil, ConvertOptions{}); err == nil {

@@ -26,26 +26,34 @@ var migrations = []func(data []byte) ([]byte, error){}
 // the Err* sentinels and carry errkind.BadDocument, errkind.NewerVersion or
 // errkind.TooLarge; messages name the collection and record (counting from 1).
 func Parse(data []byte) (*Document, error) {
+	// A byte order mark, as some Windows editors write, is not an error.
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if len(data) > limits.Document {
 		return nil, tooLarge()
 	}
-	// A byte order mark, as some Windows editors write, is not an error.
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	sh := jsonlimit.Scan(data, jsonlimit.MaxDepth)
-	if sh.Problem == jsonlimit.TooDeep {
+	c, p := jsonlimit.Check(data)
+	switch p {
+	case jsonlimit.OK:
+	case jsonlimit.TooDeep:
 		return nil, bad(ErrTooDeep, "", "the file nests arrays or objects more than "+strconv.Itoa(jsonlimit.MaxDepth)+" levels deep; it is not a davsync backup")
-	}
-	spaced := sh.Spaced
-	if !gjson.ValidBytes(data) {
+	case jsonlimit.NotUTF8:
+		// An id with a bad byte could never be named again to edit or
+		// delete its record: the pages would see U+FFFD.
+		return nil, bad(ErrNotJSON, "", notUTF8)
+	default:
 		return nil, bad(ErrNotJSON, "", "the file is not valid JSON (it may be damaged, or not a backup at all)")
 	}
-	// gjson does not check UTF-8. JSON must be UTF-8 (RFC 8259), and the
-	// pages see every string through JavaScript, which would turn a bad
-	// byte into U+FFFD: an id like that could never be named again to edit
-	// or delete its record.
-	if !utf8.Valid(data) {
-		return nil, bad(ErrNotJSON, "", notUTF8)
+	return ParseChecked(c)
+}
+
+// ParseChecked is Parse for JSON the caller has checked already (an import
+// that had to look inside the file to know what it is), so that the same
+// bytes are not scanned twice.
+func ParseChecked(c jsonlimit.Checked) (*Document, error) {
+	if len(c.JSON) > limits.Document {
+		return nil, tooLarge()
 	}
+	data, spaced := c.JSON, c.Spaced
 	for {
 		root := gjson.ParseBytes(data)
 		if !root.IsObject() {

@@ -33,6 +33,8 @@ const (
 	TooDeep            // nesting goes beyond the bound
 	Truncated          // input ends inside a string or with unclosed brackets
 	Unbalanced         // a closing bracket with no opening one, or the wrong kind
+	Invalid            // not JSON (Check only)
+	NotUTF8            // JSON, but not UTF-8 text (Check only)
 )
 
 // Shape is what Scan found.
@@ -49,7 +51,7 @@ type Shape struct {
 // never recursion. Strings are skipped with bytes.IndexByte (assembly on
 // every platform, wasm included), several times faster than a byte-by-byte
 // state machine on string-heavy documents. Scan does not validate JSON
-// grammar; gjson.Valid does that afterwards (Valid does both).
+// grammar; gjson.Valid does that afterwards (Check does both).
 func Scan(data []byte, maxDepth int) Shape {
 	// A fixed stack of bracket kinds, one bit per level, catches "[}" early;
 	// the depth is bounded, so the stack is too.
@@ -123,9 +125,36 @@ func closingQuote(data []byte, from int) int {
 	}
 }
 
-// Valid reports whether data is one JSON value, in UTF-8 (which gjson does
-// not check), nesting at most MaxDepth levels: the check to make before
-// reading untrusted bytes with gjson.
+// Checked is JSON that passed Check, so that a reader handed it (backup,
+// allapihub) does not scan and validate the same bytes again: each file
+// davsync reads is scanned once per layer of bytes it holds.
+type Checked struct {
+	// JSON is the checked input (not copied).
+	JSON []byte
+	// Spaced: there is whitespace between tokens (Shape.Spaced).
+	Spaced bool
+}
+
+// Check scans data once (Scan with MaxDepth), then validates its grammar
+// with gjson and its text as UTF-8 (which gjson does not check; JSON must be
+// UTF-8, and the pages see every string through JavaScript, which would
+// turn a bad byte into U+FFFD). It returns the first problem found.
+func Check(data []byte) (Checked, Problem) {
+	sh := Scan(data, MaxDepth)
+	switch {
+	case sh.Problem != OK:
+		return Checked{}, sh.Problem
+	case !gjson.ValidBytes(data):
+		return Checked{}, Invalid
+	case !utf8.Valid(data):
+		return Checked{}, NotUTF8
+	}
+	return Checked{JSON: data, Spaced: sh.Spaced}, OK
+}
+
+// Valid reports whether Check finds nothing wrong with data: the check to
+// make before reading untrusted bytes with gjson.
 func Valid(data []byte) bool {
-	return Scan(data, MaxDepth).Problem == OK && gjson.ValidBytes(data) && utf8.Valid(data)
+	_, p := Check(data)
+	return p == OK
 }

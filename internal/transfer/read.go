@@ -39,6 +39,20 @@ type incoming struct {
 
 func mib(n int) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
+// Read is the one way in for a file a user hands davsync (an import, a
+// paste, the command line's import): it detects the form once and peels
+// each layer once (size, base64, gzip, the envelope, gzip inside it, one
+// JSON scan), and returns the document, validated. An encrypted file
+// without passphrase is errkind.PassphraseNeeded. Plan reads the same way,
+// then plans.
+func Read(data []byte, passphrase string, kdf envelope.KDF, now int64) (*backup.Document, error) {
+	in, err := read(data, passphrase, kdf, now)
+	if err != nil {
+		return nil, err
+	}
+	return in.doc, nil
+}
+
 // read detects what data is and validates all of it. Every error is one the
 // user can act on, and comes before anything could be applied.
 func read(data []byte, passphrase string, kdf envelope.KDF, now int64) (*incoming, error) {
@@ -94,16 +108,19 @@ layers:
 		}
 		break layers
 	}
-	if err := checkJSON(data); err != nil {
+	// The one scan and validation of these bytes: the readers below are
+	// handed the checked JSON and do not scan it again.
+	c, err := checkJSON(data)
+	if err != nil {
 		return nil, err
 	}
-	root := gjson.ParseBytes(data)
+	root := gjson.ParseBytes(c.JSON)
 	if !root.IsObject() {
 		return nil, notBackup()
 	}
 	switch {
 	case root.Get("format").String() == backup.Format:
-		doc, err := backup.Parse(data)
+		doc, err := backup.ParseChecked(c)
 		if err != nil {
 			return nil, err
 		}
@@ -123,21 +140,15 @@ layers:
 			}
 		}
 		return in, nil
-	case allapihub.IsEncrypted(data) || allapihub.IsBackup(data):
+	case allapihub.Detect(root) != allapihub.NotAllAPIHub:
 		if in.encrypted {
 			return nil, notBackup() // davsync never wraps their files
 		}
-		res, err := allapihub.Read(data, passphrase, kdf, allapihub.ConvertOptions{Now: now})
+		res, err := allapihub.ReadChecked(c, passphrase, kdf, allapihub.ConvertOptions{Now: now})
 		if err != nil {
 			return nil, err
 		}
-		doc, err := backup.Parse(res.Document)
-		if err != nil {
-			// The converter checks what it maps; this is what it could not
-			// (e.g. a time after the year 3000).
-			return nil, errkind.Wrap(errkind.Of(err), op, "The All API Hub backup cannot be imported: "+errkind.Message(err), err)
-		}
-		in.doc, in.source, in.version = doc, SourceAllAPIHub, res.Report.Version
+		in.doc, in.source, in.version = res.Doc, SourceAllAPIHub, res.Report.Version
 		in.encrypted = in.encrypted || res.Encrypted
 		in.hasRecords, in.hasPrefs, in.partialPrefs = res.HasAccounts, res.HasPreferences, true
 		in.report = &res.Report
@@ -200,19 +211,22 @@ func notBackup() error {
 	return errkind.New(errkind.BadDocument, op, "The file is JSON but neither a davsync export nor an All API Hub backup. Pick a file exported by davsync or by All API Hub. Nothing was imported.")
 }
 
-// checkJSON bounds nesting with a linear scan, then validates the grammar.
-func checkJSON(data []byte) error {
-	switch jsonlimit.Scan(data, jsonlimit.MaxDepth).Problem {
+// checkJSON bounds nesting with a linear scan, then validates the grammar
+// and the text (jsonlimit.Check), in the user's terms.
+func checkJSON(data []byte) (jsonlimit.Checked, error) {
+	c, p := jsonlimit.Check(data)
+	switch p {
+	case jsonlimit.OK:
+		return c, nil
 	case jsonlimit.TooDeep:
-		return errkind.New(errkind.BadDocument, op, fmt.Sprintf(
+		return c, errkind.New(errkind.BadDocument, op, fmt.Sprintf(
 			"The file nests JSON more than %d levels deep, which no davsync or All API Hub backup does. Check that you picked the right file. Nothing was imported.", jsonlimit.MaxDepth))
 	case jsonlimit.Truncated:
 		if data[0] == '{' || data[0] == '[' {
-			return errkind.New(errkind.BadDocument, op, "The file ends in the middle of its JSON: it looks cut short (an incomplete download or copy). Get a complete copy and import it again. Nothing was imported.")
+			return c, errkind.New(errkind.BadDocument, op, "The file ends in the middle of its JSON: it looks cut short (an incomplete download or copy). Get a complete copy and import it again. Nothing was imported.")
 		}
+	case jsonlimit.NotUTF8:
+		return c, errkind.New(errkind.BadDocument, op, "The file is JSON but not UTF-8 text (it may be damaged, or saved in another encoding). Export it again. Nothing was imported.")
 	}
-	if !gjson.ValidBytes(data) {
-		return errkind.New(errkind.BadDocument, op, "The file is not JSON, so it is not a davsync or All API Hub backup (or it is damaged). Pick a file exported by davsync or by All API Hub. Nothing was imported.")
-	}
-	return nil
+	return c, errkind.New(errkind.BadDocument, op, "The file is not JSON, so it is not a davsync or All API Hub backup (or it is damaged). Pick a file exported by davsync or by All API Hub. Nothing was imported.")
 }
