@@ -15,7 +15,7 @@ import (
 
 	"github.com/davsync/davsync/internal/backup"
 	"github.com/davsync/davsync/internal/local"
-	"github.com/davsync/davsync/internal/webdav/davtest"
+	"github.com/davsync/davsync/internal/webdav"
 	"github.com/davsync/davsync/scripts/faultproxy"
 	"github.com/davsync/davsync/scripts/servers/xnetdav/davhandler"
 )
@@ -127,7 +127,7 @@ func TestBenchTable(t *testing.T) {
 	for _, n := range []int{100, 10000} {
 		for _, gz := range []bool{false, true} {
 			w := newWorld()
-			srv := newServer(w, davtest.Quirks{})
+			srv := newServer(w, webdav.Traits{})
 			a := newDevice(t, "a", w, srv, srv.URL(), 0)
 			b := newDevice(t, "b", w, srv, srv.URL(), 0)
 			a.settings(func(s *syncSettings) { s.Compress = gz })

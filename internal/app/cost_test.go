@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/davsync/davsync/internal/local"
-	"github.com/davsync/davsync/internal/webdav/davtest"
+	"github.com/davsync/davsync/internal/webdav"
 )
 
 // countingKV counts the calls that reach the device's storage.
@@ -31,7 +31,7 @@ func (c *countingKV) Set(ctx context.Context, items map[string][]byte) error {
 // write of its own either.
 func TestCycleStorageAndBroadcasts(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, davtest.Quirks{})
+	srv := newServer(w, webdav.Traits{})
 	a := newDevice(t, "a", w, srv, srv.URL(), 0)
 	ckv := &countingKV{KV: a.kv}
 	a.kv = ckv

@@ -13,29 +13,29 @@ import (
 	"github.com/davsync/davsync/internal/webdav/davtest"
 )
 
-func newServer(w *world, q davtest.Quirks) *davtest.Server {
+func newServer(w *world, q webdav.Traits) *davtest.Server {
 	srv := davtest.New()
-	srv.Quirks = q
+	srv.Traits = q
 	srv.Now = w.now
 	srv.User, srv.Password = "u", "p"
 	return srv
 }
 
-var quirkSets = map[string]davtest.Quirks{
+var serverTraits = map[string]webdav.Traits{
 	"strict":  {},
-	"apache":  {NoPutETag: true},
-	"nginx":   {IgnorePreconditions: true, SecondETags: true, NoPutETag: true},
-	"ignores": {IgnorePreconditions: true},
-	"nocopy":  {NoCopy: true},
-	"npm":     {IgnorePreconditions: true, NoPutETag: true, NoGetETag: true},
+	"apache":  {PutETag: webdav.No},
+	"nginx":   {IfMatch: webdav.No, IfNoneMatch: webdav.No, SecondETags: true, PutETag: webdav.No},
+	"ignores": {IfMatch: webdav.No, IfNoneMatch: webdav.No},
+	"nocopy":  {Copy: webdav.No},
+	"npm":     {IfMatch: webdav.No, IfNoneMatch: webdav.No, PutETag: webdav.No, GetETag: webdav.No, ConditionalGet: webdav.No},
 }
 
-// serverKinds are quirkSets in a fixed order, for the randomized suites to
+// serverKinds are serverTraits in a fixed order, for the randomized suites to
 // pick from by index.
-var serverKinds = []davtest.Quirks{quirkSets["strict"], quirkSets["apache"], quirkSets["nginx"], quirkSets["ignores"], quirkSets["nocopy"], quirkSets["npm"]}
+var serverKinds = []webdav.Traits{serverTraits["strict"], serverTraits["apache"], serverTraits["nginx"], serverTraits["ignores"], serverTraits["nocopy"], serverTraits["npm"]}
 
 func TestRequestCounts(t *testing.T) {
-	for name, q := range quirkSets {
+	for name, q := range serverTraits {
 		t.Run(name, func(t *testing.T) {
 			w := newWorld()
 			srv := newServer(w, q)
@@ -52,7 +52,7 @@ func TestRequestCounts(t *testing.T) {
 			// ETag (npm) a PROPFIND Depth 0: its request and answer are a
 			// few hundred bytes, never the file.
 			up, down := int64(0), int64(0)
-			if q.NoGetETag {
+			if q.GetETag == webdav.No {
 				up, down = 1024, 2048
 			}
 			if res.Requests != 1 || res.BytesUp > up || res.Uploaded || res.Applied {
@@ -72,11 +72,11 @@ func TestRequestCounts(t *testing.T) {
 			// Where GETs carry no ETag (npm), the read-back that confirms a
 			// write is preceded by a PROPFIND for the ETag: one more.
 			extra := 0
-			if q.NoGetETag {
+			if q.GetETag == webdav.No {
 				extra = 1
 			}
 			limit := 6 + extra
-			if q.NoCopy {
+			if q.Copy == webdav.No {
 				limit = 8 // COPY refused once, then GET + PUT of the bytes
 			}
 			if res.Requests > limit || !res.Uploaded || res.Snapshot == "" {
@@ -109,7 +109,7 @@ func TestRequestCounts(t *testing.T) {
 }
 
 func TestEditDuringCycleIsMerged(t *testing.T) {
-	for name, q := range quirkSets {
+	for name, q := range serverTraits {
 		t.Run(name, func(t *testing.T) {
 			w := newWorld()
 			srv := newServer(w, q)
@@ -146,7 +146,7 @@ func TestEditDuringCycleIsMerged(t *testing.T) {
 // server with If-Match the PUT gets 412 and the cycle re-merges; on one
 // without, the other device restores its data on its next cycle.
 func TestConcurrentWriterBetweenReadAndWrite(t *testing.T) {
-	for name, q := range quirkSets {
+	for name, q := range serverTraits {
 		t.Run(name, func(t *testing.T) {
 			w := newWorld()
 			srv := newServer(w, q)
@@ -178,7 +178,7 @@ func TestConcurrentWriterBetweenReadAndWrite(t *testing.T) {
 
 func TestPreconditionRaceRetries(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, quirkSets["strict"])
+	srv := newServer(w, serverTraits["strict"])
 	a := newDevice(t, "a", w, srv, srv.URL(), 0)
 	b := newDevice(t, "b", w, srv, srv.URL(), 0)
 	a.put("r1", "one")
@@ -207,7 +207,7 @@ func TestPreconditionRaceRetries(t *testing.T) {
 
 func TestMassChangeGuard(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, davtest.Quirks{})
+	srv := newServer(w, webdav.Traits{})
 	a := newDevice(t, "a", w, srv, srv.URL(), 0)
 	b := newDevice(t, "b", w, srv, srv.URL(), 0)
 	for i := 0; i < 12; i++ {
@@ -250,7 +250,7 @@ func TestMassChangeGuard(t *testing.T) {
 
 func TestEncryption(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, davtest.Quirks{})
+	srv := newServer(w, webdav.Traits{})
 	a := newDevice(t, "a", w, srv, srv.URL(), 0)
 	a.settings(func(s *syncSettings) { s.Encrypt, s.Passphrase, s.Compress = true, "correct horse", true })
 	a.put("r1", "secret site")
@@ -289,7 +289,7 @@ func TestEncryption(t *testing.T) {
 }
 
 func TestSnapshotsKeepNewestAndRestore(t *testing.T) {
-	for _, q := range []davtest.Quirks{{}, {NoCopy: true}} {
+	for _, q := range []webdav.Traits{{}, {Copy: webdav.No}} {
 		w := newWorld()
 		srv := newServer(w, q)
 		a := newDevice(t, "a", w, srv, srv.URL(), 0)
@@ -336,7 +336,7 @@ func TestSnapshotsKeepNewestAndRestore(t *testing.T) {
 
 func TestStatusBackoffAndAuthPause(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, davtest.Quirks{})
+	srv := newServer(w, webdav.Traits{})
 	a := newDevice(t, "a", w, srv, srv.URL(), 0)
 	a.put("r1", "x")
 	fail := 503
@@ -384,7 +384,7 @@ func TestStatusBackoffAndAuthPause(t *testing.T) {
 
 func TestStaleDevice(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, davtest.Quirks{})
+	srv := newServer(w, webdav.Traits{})
 	a := newDevice(t, "a", w, srv, srv.URL(), 0)
 	a.put("r1", "x")
 	a.mustCycle()
@@ -400,7 +400,7 @@ func TestStaleDevice(t *testing.T) {
 
 func TestUploadDownloadReplace(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, davtest.Quirks{})
+	srv := newServer(w, webdav.Traits{})
 	a := newDevice(t, "a", w, srv, srv.URL(), 0)
 	b := newDevice(t, "b", w, srv, srv.URL(), 0)
 	a.put("r1", "a1")
@@ -428,7 +428,7 @@ func TestUploadDownloadReplace(t *testing.T) {
 
 func TestConflictsResolve(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, davtest.Quirks{})
+	srv := newServer(w, webdav.Traits{})
 	a := newDevice(t, "a", w, srv, srv.URL(), 0)
 	b := newDevice(t, "b", w, srv, srv.URL(), 0)
 	a.put("r1", "orig")
@@ -467,7 +467,7 @@ func TestConflictsResolve(t *testing.T) {
 
 func TestFileURLAndCompressionDiscovery(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, davtest.Quirks{})
+	srv := newServer(w, webdav.Traits{})
 	// A URL naming the file: snapshots go beside it.
 	srv.PutFile("my/.keep", nil)
 	a := newDevice(t, "a", w, srv, srv.URL()+"my/backup.json", 0)
@@ -504,7 +504,7 @@ func TestFileURLAndCompressionDiscovery(t *testing.T) {
 	if _, ok := srv.File("davsync/davsync.json.gz"); ok {
 		t.Fatal("a second file was created")
 	}
-	srv2 := newServer(w, davtest.Quirks{})
+	srv2 := newServer(w, webdav.Traits{})
 	old := newDevice(t, "old", w, srv2, srv2.URL()+"davsync/davsync.json.gz", 0)
 	old.put("r9", "legacy")
 	srv2.PutFile("davsync/.keep", nil)
@@ -524,7 +524,7 @@ func TestFileURLAndCompressionDiscovery(t *testing.T) {
 // restart (a new session) asks for the passphrase again.
 func TestSessionKeyStore(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, davtest.Quirks{})
+	srv := newServer(w, webdav.Traits{})
 	a := newDevice(t, "a", w, srv, srv.URL(), 0)
 	a.settings(func(s *syncSettings) { s.Encrypt, s.Passphrase, s.Forget = true, "pass phrase", true })
 	a.put("r1", "x")
@@ -579,7 +579,7 @@ func (c *crashKV) Set(ctx context.Context, items map[string][]byte) error {
 func TestCycleKilledAtEveryWrite(t *testing.T) {
 	for n := 1; n <= 6; n++ {
 		w := newWorld()
-		srv := newServer(w, davtest.Quirks{})
+		srv := newServer(w, webdav.Traits{})
 		a := newDevice(t, "a", w, srv, srv.URL(), 0)
 		b := newDevice(t, "b", w, srv, srv.URL(), 0)
 		ckv := &crashKV{KV: a.kv}
@@ -609,7 +609,7 @@ func TestCycleKilledAtEveryWrite(t *testing.T) {
 // keeping the damaged file as a snapshot.
 func TestDamagedRemoteUpload(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, davtest.Quirks{})
+	srv := newServer(w, webdav.Traits{})
 	a := newDevice(t, "a", w, srv, srv.URL(), 0)
 	a.put("r1", "x")
 	a.mustCycle()
@@ -640,7 +640,7 @@ func TestDamagedRemoteUpload(t *testing.T) {
 // (another device's, an old export) would bring it back.
 func TestClockFarAheadIsReportedAndCannotExpireTombstones(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, davtest.Quirks{})
+	srv := newServer(w, webdav.Traits{})
 	a := newDevice(t, "a", w, srv, srv.URL(), 0)
 	c := newDevice(t, "c", w, srv, srv.URL(), 0)
 	bad := newDevice(t, "bad-clock", w, srv, srv.URL(), 200*24*time.Hour)
@@ -700,7 +700,7 @@ func TestClockFarAheadIsReportedAndCannotExpireTombstones(t *testing.T) {
 // reach a.
 func TestETagAskedBeforeBody(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, quirkSets["npm"])
+	srv := newServer(w, serverTraits["npm"])
 	a := newDevice(t, "a", w, srv, srv.URL(), 0)
 	b := newDevice(t, "b", w, srv, srv.URL(), 0)
 	a.put("r1", "one")

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/davsync/davsync/internal/webdav"
 	"github.com/davsync/davsync/internal/webdav/davtest"
 )
 
@@ -31,12 +32,12 @@ func (d *device) checked() {
 func TestCycleFloor(t *testing.T) {
 	for _, c := range []struct {
 		name     string
-		q        davtest.Quirks
+		q        webdav.Traits
 		readBack bool
 	}{
-		{"strict", davtest.Quirks{}, false},
-		{"apache", davtest.Quirks{NoPutETag: true}, false},
-		{"nginx", davtest.Quirks{IgnorePreconditions: true, SecondETags: true, NoPutETag: true}, true},
+		{"strict", webdav.Traits{}, false},
+		{"apache", webdav.Traits{PutETag: webdav.No}, false},
+		{"nginx", webdav.Traits{IfMatch: webdav.No, IfNoneMatch: webdav.No, SecondETags: true, PutETag: webdav.No}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := newWorld()

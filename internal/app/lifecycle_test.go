@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/webdav"
 	"github.com/davsync/davsync/internal/webdav/davtest"
 )
 
@@ -18,7 +19,7 @@ func TestResolveConflictKeepsLaterEditsToOtherFields(t *testing.T) {
 	for _, choice := range []string{"local", "remote"} {
 		t.Run(choice, func(t *testing.T) {
 			w := newWorld()
-			srv := newServer(w, davtest.Quirks{})
+			srv := newServer(w, webdav.Traits{})
 			a := newDevice(t, "a", w, srv, srv.URL(), 0)
 			b := newDevice(t, "b", w, srv, srv.URL(), 0)
 			a.put("r1", "orig")
@@ -64,7 +65,7 @@ func TestResolveConflictKeepsLaterEditsToOtherFields(t *testing.T) {
 func staleDevice(t *testing.T) (*davtest.Server, *device) {
 	t.Helper()
 	w := newWorld()
-	srv := newServer(w, davtest.Quirks{})
+	srv := newServer(w, webdav.Traits{})
 	a := newDevice(t, "a", w, srv, srv.URL(), 0)
 	b := newDevice(t, "b", w, srv, srv.URL(), 0)
 	c := newDevice(t, "c", w, srv, srv.URL(), 0)
@@ -143,7 +144,7 @@ func TestStaleDeviceIsAskedBeforeMergingItsData(t *testing.T) {
 // and keeps what it observed across a worker restart.
 func TestClockBehindDeletionIsNotExpiredAtOnce(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, davtest.Quirks{})
+	srv := newServer(w, webdav.Traits{})
 	a := newDevice(t, "a", w, srv, srv.URL(), 0)
 	c := newDevice(t, "c", w, srv, srv.URL(), 0)
 	e := newDevice(t, "e", w, srv, srv.URL(), 0)
@@ -188,7 +189,7 @@ func TestClockBehindDeletionIsNotExpiredAtOnce(t *testing.T) {
 // back what the deletion removed, but not over the later notes.
 func TestResolveDeletionConflictKeepsLaterEdits(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, davtest.Quirks{})
+	srv := newServer(w, webdav.Traits{})
 	a := newDevice(t, "A", w, srv, srv.URL(), 0)
 	b := newDevice(t, "B", w, srv, srv.URL(), 0)
 	a.put("r1", "Site")

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/davsync/davsync/internal/webdav/davtest"
+	"github.com/davsync/davsync/internal/webdav"
 )
 
 // TestRandomizedServerSubsets: devices that each sync with a random subset
-// of three servers (of different kinds), so that some devices share no
+// of four servers (of different kinds), so that some devices share no
 // server and edits reach them only through a device that uses both; random
 // adds, renames and deletions, then every device syncs until no round
 // changes anything. Every device must hold the same data, and it must be
@@ -31,10 +31,10 @@ func TestRandomizedServerSubsets(t *testing.T) {
 func runServerSubsets(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, seed*104729+3))
 	w := newWorld()
-	quirks := []davtest.Quirks{{}, {NoPutETag: true}, {IgnorePreconditions: true, SecondETags: true, NoPutETag: true}}
+	kinds := []webdav.Traits{serverTraits["strict"], serverTraits["apache"], serverTraits["nginx"], serverTraits["npm"]}
 	tr := hosts{}
 	var urls []string
-	for i, q := range quirks {
+	for i, q := range kinds {
 		s := newServer(w, q)
 		host := fmt.Sprintf("s%d.test", i)
 		tr[host] = s

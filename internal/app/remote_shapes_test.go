@@ -20,7 +20,7 @@ import (
 // every kept snapshot would hold the very file that is still on the server.
 func TestFailingPutDoesNotPruneDistinctSnapshots(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, davtest.Quirks{})
+	srv := newServer(w, webdav.Traits{})
 	failPut := false
 	srv.Faults = func(req *webdav.Request) davtest.Fault {
 		if failPut && req.Method == "PUT" && strings.HasSuffix(req.URL, "/davsync.json") {
@@ -88,7 +88,7 @@ func snapshotNames(list []cycle.Snapshot) []string {
 // recreated from local data and the devices converge; a foreign file is a
 // clear error on both devices and stays untouched. No local record is lost.
 func TestRemoteDeletedEmptiedOrForeign(t *testing.T) {
-	for qn, q := range quirkSets {
+	for qn, q := range serverTraits {
 		for _, how := range []string{"file", "folder", "empty", "foreign"} {
 			t.Run(qn+"-"+how, func(t *testing.T) {
 				w := newWorld()
@@ -144,7 +144,7 @@ func TestRemoteDeletedEmptiedOrForeign(t *testing.T) {
 // device (plain and encrypted) leaves the file readable for both and costs
 // one upload, not one per idle cycle.
 func TestCompressionToggleDoesNotReupload(t *testing.T) {
-	for qn, q := range quirkSets {
+	for qn, q := range serverTraits {
 		for _, enc := range []bool{false, true} {
 			t.Run(qn+map[bool]string{false: "-plain", true: "-encrypted"}[enc], func(t *testing.T) {
 				w := newWorld()

@@ -19,7 +19,7 @@ import (
 // ahead left newer-named snapshots.
 func TestPruneKeepsOtherFilesAndTheNewSnapshot(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, davtest.Quirks{})
+	srv := newServer(w, webdav.Traits{})
 	srv.PutFile("my/.keep", nil)
 	other := []string{
 		"my/snapshots/20300101T000000.000Z-aaaaaaaa--b.json",
@@ -66,7 +66,7 @@ func TestPruneKeepsOtherFilesAndTheNewSnapshot(t *testing.T) {
 // empty this device, and must not create an empty file on the server.
 func TestDownloadWithoutRemoteFileKeepsLocal(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, davtest.Quirks{})
+	srv := newServer(w, webdav.Traits{})
 	a := newDevice(t, "a", w, srv, srv.URL(), 0)
 	a.put("r1", "x")
 	a.put("r2", "y")
@@ -97,7 +97,7 @@ func TestDownloadWithoutRemoteFileKeepsLocal(t *testing.T) {
 // ignore preconditions.
 func TestSpurious412DoesNotLoop(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, davtest.Quirks{NoPutETag: true})
+	srv := newServer(w, webdav.Traits{PutETag: webdav.No})
 	a := newDevice(t, "a", w, srv, srv.URL(), 0)
 	b := newDevice(t, "b", w, srv, srv.URL(), 0)
 	a.put("r1", "one")
@@ -150,7 +150,7 @@ func TestStaleDeviceURLChangeStillAsks(t *testing.T) {
 // must not spend a snapshot slot on it, which would prune a real snapshot.
 func TestEmptyRemoteIsNotSnapshotted(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, davtest.Quirks{})
+	srv := newServer(w, webdav.Traits{})
 	a := newDevice(t, "a", w, srv, srv.URL(), 0)
 	a.settings(func(s *syncSettings) { s.SnapshotKeep = 1 })
 	a.put("r1", "one")
@@ -181,7 +181,7 @@ func TestEmptyRemoteIsNotSnapshotted(t *testing.T) {
 // just as it would have been had it read that remote first.
 func TestGuardHoldsAfter412Reread(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, davtest.Quirks{})
+	srv := newServer(w, webdav.Traits{})
 	a := newDevice(t, "a", w, srv, srv.URL(), 0)
 	b := newDevice(t, "b", w, srv, srv.URL(), 0)
 	for i := 0; i < 12; i++ {
@@ -219,7 +219,7 @@ func TestGuardHoldsAfter412Reread(t *testing.T) {
 // with the cycle's context (here: the snapshot before a replacement).
 func TestRetryAfterSurvivesWrapping(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, davtest.Quirks{})
+	srv := newServer(w, webdav.Traits{})
 	a := newDevice(t, "a", w, srv, srv.URL(), 0)
 	a.put("r1", "x")
 	a.mustCycle()

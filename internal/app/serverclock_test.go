@@ -8,7 +8,6 @@ import (
 
 	"github.com/davsync/davsync/internal/hlc"
 	"github.com/davsync/davsync/internal/webdav"
-	"github.com/davsync/davsync/internal/webdav/davtest"
 )
 
 // datedTransport rewrites the Date header of every answer to a fixed time:
@@ -32,7 +31,7 @@ func (t datedTransport) RoundTrip(ctx context.Context, req *webdav.Request) (*we
 // to check.
 func TestServerDateIsBelievedWithinBounds(t *testing.T) {
 	w := newWorld()
-	srv := newServer(w, davtest.Quirks{})
+	srv := newServer(w, webdav.Traits{})
 	liar := newDevice(t, "liar", w, datedTransport{srv, w.now().AddDate(260, 0, 0)}, srv.URL(), 0)
 	liar.put("r1", "x")
 	liar.mustCycle()

@@ -1,5 +1,6 @@
 // Package davtest is an in-memory WebDAV server behind the webdav.Transport
-// interface, with the quirks of real servers (preconditions ignored, ETags
+// interface, configured by a webdav.Traits value to behave like real
+// servers (preconditions ignored, ETags
 // built from seconds and size, no ETag on PUT) and per-request fault
 // injection. It has no sockets, so the sync tests run natively and under
 // GOOS=js alike, thousands of cycles a second.
@@ -19,23 +20,6 @@ import (
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/webdav"
 )
-
-// Quirks select how the server deviates from RFC behaviour.
-type Quirks struct {
-	// IgnorePreconditions: If-Match and If-None-Match: * are not checked on
-	// writes (nginx, rclone, x/net, npm).
-	IgnorePreconditions bool
-	// SecondETags: ETags are the mtime in whole seconds plus the size
-	// (nginx), so a same-size rewrite within a second keeps the ETag.
-	SecondETags bool
-	// NoPutETag: PUT answers carry no ETag (Apache, nginx, npm).
-	NoPutETag bool
-	// NoCopy: COPY is refused with 501.
-	NoCopy bool
-	// NoGetETag: GET answers carry no ETag, and If-None-Match on a GET is
-	// not checked (npm webdav-server); PROPFIND still reports getetag.
-	NoGetETag bool
-}
 
 // Fault is what the server does to one request instead of (or besides)
 // answering it normally.
@@ -85,7 +69,17 @@ type file struct {
 type Server struct {
 	// Prefix is the URL path the server answers under, e.g. "/dav/".
 	Prefix string
-	Quirks Quirks
+	// Traits is how the server behaves, in the terms the client learns it
+	// (webdav.Traits): the zero value keeps every promise of RFC 4918 and
+	// RFC 7232; a No is the deviation of a real server. IfMatch No: If-Match
+	// is not checked on writes; IfNoneMatch No: nor is If-None-Match: *
+	// (nginx, rclone, x/net, npm). PutETag No: PUT answers carry no ETag
+	// (Apache, nginx, npm). GetETag No: GET answers carry none, and
+	// ConditionalGet No: If-None-Match on a GET is not checked (npm: both).
+	// Copy No: COPY is refused with 501. SecondETags: ETags are the
+	// mtime in whole seconds plus the size (nginx), so a same-size rewrite
+	// within a second keeps the ETag.
+	Traits webdav.Traits
 	// Now is the server clock (default time.Now).
 	Now func() time.Time
 	// Faults, when set, is asked about every request; nil = no fault.
@@ -175,7 +169,7 @@ func (s *Server) store(p string, body []byte) *file {
 	s.version++
 	t := s.now()
 	f := &file{body: append([]byte(nil), body...), mtime: t}
-	if s.Quirks.SecondETags {
+	if s.Traits.SecondETags {
 		f.etag = fmt.Sprintf("%x-%x", t.Unix(), len(body))
 	} else {
 		f.etag = fmt.Sprintf("v%d-%x", s.version, len(body))
@@ -302,9 +296,10 @@ func (s *Server) serve(req *webdav.Request, f Fault) *webdav.Response {
 			return r
 		}
 		setFile(fl)
-		if s.Quirks.NoGetETag {
+		if s.Traits.GetETag == webdav.No {
 			delete(h, "etag")
-		} else if inm := header(req, "If-None-Match"); inm != "" && normETag(inm) == fl.etag {
+		}
+		if inm := header(req, "If-None-Match"); inm != "" && normETag(inm) == fl.etag && s.Traits.ConditionalGet != webdav.No {
 			r.Status = 304
 			return r
 		}
@@ -323,15 +318,13 @@ func (s *Server) serve(req *webdav.Request, f Fault) *webdav.Response {
 			return r
 		}
 		cur, exists := s.files[p]
-		if !s.Quirks.IgnorePreconditions {
-			if im := header(req, "If-Match"); im != "" && (!exists || normETag(im) != cur.etag) {
-				r.Status = 412
-				return r
-			}
-			if header(req, "If-None-Match") == "*" && exists {
-				r.Status = 412
-				return r
-			}
+		if im := header(req, "If-Match"); im != "" && (!exists || normETag(im) != cur.etag) && s.Traits.IfMatch != webdav.No {
+			r.Status = 412
+			return r
+		}
+		if header(req, "If-None-Match") == "*" && exists && s.Traits.IfNoneMatch != webdav.No {
+			r.Status = 412
+			return r
 		}
 		if f.DropWrite {
 			r.Status = 201
@@ -346,7 +339,7 @@ func (s *Server) serve(req *webdav.Request, f Fault) *webdav.Response {
 		if exists {
 			r.Status = 204
 		}
-		if !s.Quirks.NoPutETag {
+		if s.Traits.PutETag != webdav.No {
 			h["etag"] = `"` + fl.etag + `"`
 		}
 		return r
@@ -385,7 +378,7 @@ func (s *Server) serve(req *webdav.Request, f Fault) *webdav.Response {
 		r.Status = 404
 		return r
 	case "COPY", "MOVE":
-		if s.Quirks.NoCopy && req.Method == "COPY" {
+		if s.Traits.Copy == webdav.No && req.Method == "COPY" {
 			r.Status = 501
 			return r
 		}
