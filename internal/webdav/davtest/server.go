@@ -1,8 +1,7 @@
 // Package davtest is an in-memory WebDAV server behind the webdav.Transport
 // interface, configured by a webdav.Traits value to behave like real
-// servers (preconditions ignored, ETags
-// built from seconds and size, no ETag on PUT) and per-request fault
-// injection. It has no sockets, so the sync tests run natively and under
+// servers (preconditions ignored, ETags built from seconds and size, no ETag
+// on PUT or GET), with per-request fault injection. It has no sockets, so the sync tests run natively and under
 // GOOS=js alike, thousands of cycles a second.
 package davtest
 
