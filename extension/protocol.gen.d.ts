@@ -98,8 +98,7 @@ interface ID {
   id: string;
 }
 
-interface TestParams {
-  remote?: string;
+interface TestParams extends Target {
   settings?: any;
 }
 
@@ -108,9 +107,7 @@ interface CheckReply {
   discovered?: WebdavDiscovery | null;
 }
 
-interface FoldersParams {
-  remote?: string;
-  settings?: any;
+interface FoldersParams extends TestParams {
   path: string;
 }
 
@@ -136,8 +133,7 @@ interface URLReply {
   url: string;
 }
 
-interface SyncParams {
-  remote?: string;
+interface SyncParams extends Target {
   trigger?: string;
 }
 
@@ -158,8 +154,7 @@ interface ResultReply {
   result?: CycleResult | null;
 }
 
-interface DownloadParams {
-  remote?: string;
+interface DownloadParams extends Target {
   mode: string;
   acceptEncryption?: string;
 }
@@ -168,8 +163,7 @@ interface SnapshotsReply {
   snapshots: Array<CycleSnapshot>;
 }
 
-interface RestoreParams {
-  remote?: string;
+interface RestoreParams extends Target {
   name: string;
   mode: string;
   acceptEncryption?: string;
@@ -241,26 +235,7 @@ interface LimitsReply {
   limits: Record<string, number>;
 }
 
-interface ServerSettings {
-  id: string;
-  name: string;
-  provider?: string;
-  url: string;
-  folder: string;
-  username: string;
-  password?: string;
-  passwordSet: boolean;
-  strategy: string;
-  autoSync: boolean;
-  intervalMinutes: number;
-  syncOnStartup: boolean;
-  encryption: AppEncryption;
-  compress: boolean;
-  snapshotsKeep: number;
-  enabled: boolean;
-  insecureOrigin?: string;
-  allowInsecure: boolean;
-  insecure: boolean;
+interface ServerSettings extends AppRemote {
   notify: boolean;
   configured: boolean;
 }
@@ -319,16 +294,7 @@ interface AppFolder {
   path: string;
 }
 
-interface ProviderInfo {
-  id: string;
-  name: string;
-  url: string;
-  inputs: Array<string>;
-  discovery: boolean;
-  appPasswordUrl?: string;
-  appPasswordHint?: string;
-  limits: ProviderLimits;
-  sources: Array<string>;
+interface ProviderInfo extends ProviderPreset {
   intervalFloor: number;
 }
 
@@ -357,22 +323,13 @@ interface AppRemoteResult {
   error?: AppErrorInfo | null;
 }
 
-interface AppStatus {
+interface AppStatus extends AppRemoteStatus {
   state: string;
   configured: boolean;
   conflicts: number;
   notify: boolean;
   remotes: Array<AppRemoteState>;
   worst?: string;
-  lastSync: number;
-  lastAttempt: number;
-  trigger?: string;
-  lastChanges?: AppCycleChanges | null;
-  error?: AppErrorInfo | null;
-  nextRun: number;
-  paused?: boolean;
-  preview?: CyclePreview | null;
-  warnings?: Array<string>;
 }
 
 interface CycleSnapshot {
@@ -397,20 +354,7 @@ interface TransferImportPreview {
   changed: boolean;
 }
 
-interface TransferImportResult {
-  source: string;
-  source_version: string;
-  encrypted: boolean;
-  compressed: boolean;
-  file_scope: string;
-  exported_at: number;
-  sections: Array<TransferSection>;
-  duplicates: Array<TransferDuplicate>;
-  not_imported: Array<AllapihubItem>;
-  notes: Array<MsgMsg>;
-  warnings: Array<MsgMsg>;
-  conflicts: number;
-  changed: boolean;
+interface TransferImportResult extends TransferImportPreview {
   applied: boolean;
 }
 
@@ -470,14 +414,16 @@ interface MsgMsg {
   text: string;
 }
 
-interface ProviderLimits {
-  minIntervalMinutes?: number;
-  requestsPerWindow?: number;
-  windowMinutes?: number;
-  noMove?: boolean;
-  noCopy?: boolean;
-  rootNotWritable?: boolean;
-  maxFileBytes?: number;
+interface ProviderPreset {
+  id: string;
+  name: string;
+  url: string;
+  inputs: Array<string>;
+  discovery: boolean;
+  appPasswordUrl?: string;
+  appPasswordHint?: string;
+  limits: ProviderLimits;
+  sources: Array<string>;
 }
 
 interface MergeCounts {
@@ -505,15 +451,28 @@ interface AppErrorInfo {
   detail?: any;
 }
 
+interface AppRemoteStatus {
+  state: string;
+  lastSync: number;
+  lastAttempt: number;
+  lastChanges?: AppCycleChanges | null;
+  error?: AppErrorInfo | null;
+  nextRun: number;
+  paused?: boolean;
+  preview?: CyclePreview | null;
+  warnings?: Array<string>;
+  trigger?: string;
+  progress?: AppProgress | null;
+  failures?: number;
+  pausedFor?: string;
+  previewFor?: string;
+  answered?: Array<CyclePreview | null>;
+}
+
 interface AppRemoteState {
   id: string;
   name: string;
   status: AppRemoteStatus;
-}
-
-interface AppCycleChanges {
-  local: Record<string, MergeCounts>;
-  remote: Record<string, MergeCounts>;
 }
 
 interface TransferSection {
@@ -560,6 +519,16 @@ interface WebdavAuthState {
   userhash?: boolean;
 }
 
+interface ProviderLimits {
+  minIntervalMinutes?: number;
+  requestsPerWindow?: number;
+  windowMinutes?: number;
+  noMove?: boolean;
+  noCopy?: boolean;
+  rootNotWritable?: boolean;
+  maxFileBytes?: number;
+}
+
 interface CycleExample {
   side: string;
   collection: string;
@@ -568,22 +537,9 @@ interface CycleExample {
   change: string;
 }
 
-interface AppRemoteStatus {
-  state: string;
-  lastSync: number;
-  lastAttempt: number;
-  lastChanges?: AppCycleChanges | null;
-  error?: AppErrorInfo | null;
-  nextRun: number;
-  paused?: boolean;
-  preview?: CyclePreview | null;
-  warnings?: Array<string>;
-  trigger?: string;
-  progress?: AppProgress | null;
-  failures?: number;
-  pausedFor?: string;
-  previewFor?: string;
-  answered?: Array<CyclePreview | null>;
+interface AppCycleChanges {
+  local: Record<string, MergeCounts>;
+  remote: Record<string, MergeCounts>;
 }
 
 interface AppProgress {

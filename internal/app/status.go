@@ -117,10 +117,11 @@ type RemoteState struct {
 
 // Status is what sync.status returns and the worker broadcasts: the
 // device's state (the worst of its remotes'), what the badge and the popup
-// need, and every remote's own status. The top-level fields other than
-// State, Configured, Conflicts, Notify and Remotes repeat the first
-// remote's, for pages that know one server.
+// need, and every remote's own status. The embedded RemoteStatus is the
+// first remote's, for pages that know one server; its State is shadowed by
+// the device's.
 type Status struct {
+	RemoteStatus
 	State      string        `json:"state"`
 	Configured bool          `json:"configured"`
 	Conflicts  int           `json:"conflicts"`
@@ -128,16 +129,6 @@ type Status struct {
 	Remotes    []RemoteState `json:"remotes"`
 	// The worst remote's id, for the badge and the notification.
 	Worst string `json:"worst,omitempty"`
-
-	LastSync    int64          `json:"lastSync"`
-	LastAttempt int64          `json:"lastAttempt"`
-	Trigger     string         `json:"trigger,omitempty"`
-	LastChanges *CycleChanges  `json:"lastChanges,omitempty"`
-	Error       *ErrorInfo     `json:"error"`
-	NextRun     int64          `json:"nextRun"`
-	Paused      bool           `json:"paused,omitempty"`
-	Preview     *cycle.Preview `json:"preview,omitempty"`
-	Warnings    []string       `json:"warnings,omitempty"`
 }
 
 // loadStatus returns remote id's persisted status (a fresh one if none).
@@ -216,9 +207,7 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 			worst, out.State, out.Worst = sev, rs.State, r.ID
 		}
 		if i == 0 {
-			out.LastSync, out.LastAttempt, out.Trigger = rs.LastSync, rs.LastAttempt, rs.Trigger
-			out.LastChanges, out.Error, out.NextRun = rs.LastChanges, rs.Error, rs.NextRun
-			out.Paused, out.Preview, out.Warnings = rs.Paused, rs.Preview, rs.Warnings
+			out.RemoteStatus = rs
 		}
 	}
 	return out, nil

@@ -124,8 +124,55 @@ func (g *tsGen) want(t reflect.Type) {
 	}
 }
 
-// fields writes t's JSON fields (embedded structs flattened).
+// bases returns the interfaces t extends: its embedded structs, whose JSON
+// fields encoding/json promotes (a field of t's own shadows one of theirs,
+// as an extending interface's does).
+func (g *tsGen) bases(t reflect.Type) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); f.Anonymous && f.IsExported() && name == "" {
+			out = append(out, g.tsType(f.Type))
+		}
+	}
+	return out
+}
+
+// fields writes t's own JSON fields (embedded structs are bases).
 func (g *tsGen) fields(t reflect.Type) {
+	for _, f := range g.jsonFields(t, false) {
+		g.out.WriteString(f.line)
+	}
+}
+
+// jsonField is one field as TypeScript declares it.
+type jsonField struct {
+	name, line string
+	depth      int
+}
+
+// jsonFields lists t's JSON fields, its own only or, with promoted, those
+// of its embedded structs too, a shallower field shadowing a deeper one of
+// the same name as encoding/json does.
+func (g *tsGen) jsonFields(t reflect.Type, promoted bool) []jsonField {
+	var all []jsonField
+	g.collect(t, promoted, 0, &all)
+	shallowest := map[string]int{}
+	for _, f := range all {
+		if d, ok := shallowest[f.name]; !ok || f.depth < d {
+			shallowest[f.name] = f.depth
+		}
+	}
+	out := all[:0]
+	for _, f := range all {
+		if f.depth == shallowest[f.name] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (g *tsGen) collect(t reflect.Type, promoted bool, depth int, out *[]jsonField) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		if !f.IsExported() {
@@ -137,7 +184,9 @@ func (g *tsGen) fields(t reflect.Type) {
 		}
 		name, opts, _ := strings.Cut(tag, ",")
 		if f.Anonymous && name == "" {
-			g.fields(f.Type)
+			if promoted {
+				g.collect(f.Type, promoted, depth+1, out)
+			}
 			continue
 		}
 		if name == "" {
@@ -147,7 +196,7 @@ func (g *tsGen) fields(t reflect.Type) {
 		if strings.Contains(opts, "omitempty") || f.Type.Kind() == reflect.Pointer {
 			opt = "?"
 		}
-		fmt.Fprintf(&g.out, "  %s%s: %s;\n", name, opt, g.tsType(f.Type))
+		*out = append(*out, jsonField{name: name, depth: depth, line: fmt.Sprintf("  %s%s: %s;\n", name, opt, g.tsType(f.Type))})
 	}
 }
 
@@ -168,7 +217,11 @@ func types() []byte {
 	for len(g.queue) > 0 {
 		t := g.queue[0]
 		g.queue = g.queue[1:]
-		fmt.Fprintf(&g.out, "interface %s {\n", tsName(t))
+		ext := ""
+		if b := g.bases(t); len(b) > 0 {
+			ext = " extends " + strings.Join(b, ", ")
+		}
+		fmt.Fprintf(&g.out, "interface %s%s {\n", tsName(t), ext)
 		g.fields(t)
 		g.out.WriteString("}\n\n")
 	}
@@ -220,9 +273,11 @@ func markdown() []byte {
 	for len(g.queue) > 0 {
 		t := g.queue[0]
 		g.queue = g.queue[1:]
-		g.out.Reset()
-		g.fields(t)
-		fmt.Fprintf(&b, "**%s** `{ %s }`\n\n", tsName(t), strings.Join(strings.Fields(strings.ReplaceAll(g.out.String(), "\n", " ")), " "))
+		var line strings.Builder
+		for _, f := range g.jsonFields(t, true) {
+			line.WriteString(f.line)
+		}
+		fmt.Fprintf(&b, "**%s** `{ %s }`\n\n", tsName(t), strings.Join(strings.Fields(line.String()), " "))
 	}
 	b.WriteString("## Error kinds\n\nStable strings (`internal/errkind`): never renamed, only added. Every page translates each into a name and a fix.\n\n")
 	for _, k := range errkind.Kinds {
