@@ -198,17 +198,26 @@ Alias /dav/ "%[3]s/"
 	return cmd, nil
 }
 
-func prepareNginx(l *launch) (*exec.Cmd, error) {
-	// nginx serves root + URI, so the data folder is www/dav.
-	www := filepath.Join(l.dir, "www")
+// webRoot lays out a server that serves root + URI: the data folder is
+// www/dav (l.data), beside a tmp folder for its uploads.
+func (l *launch) webRoot() (www, tmp string, err error) {
+	www = filepath.Join(l.dir, "www")
 	l.data = filepath.Join(www, "dav")
-	tmp := filepath.Join(l.dir, "tmp")
+	tmp = filepath.Join(l.dir, "tmp")
 	for _, d := range []string{l.data, tmp} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, err
+			return "", "", err
 		}
 	}
 	_ = os.Remove(filepath.Join(l.dir, "data"))
+	return www, tmp, nil
+}
+
+func prepareNginx(l *launch) (*exec.Cmd, error) {
+	www, tmp, err := l.webRoot()
+	if err != nil {
+		return nil, err
+	}
 	if err := write(filepath.Join(l.dir, "htpasswd"), htpasswdSHA(l.user, l.pass), 0o644); err != nil {
 		return nil, err
 	}
@@ -267,15 +276,10 @@ http {
 }
 
 func lighttpd(l *launch, digest bool) (*exec.Cmd, error) {
-	www := filepath.Join(l.dir, "www")
-	l.data = filepath.Join(www, "dav")
-	tmp := filepath.Join(l.dir, "tmp")
-	for _, d := range []string{l.data, tmp} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, err
-		}
+	www, tmp, err := l.webRoot()
+	if err != nil {
+		return nil, err
 	}
-	_ = os.Remove(filepath.Join(l.dir, "data"))
 	users := l.user + ":" + l.pass + "\n"
 	auth := `auth.backend = "plain"
   auth.backend.plain.userfile = "` + l.dir + `/users"

@@ -126,17 +126,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "not found", http.StatusNotFound)
 			return
 		}
-		tag, exists, err := currentETag(name)
-		if err != nil {
-			h.fail(w, r, http.StatusInternalServerError, err)
-			return
-		}
-		if !preconditionsHold(r.Header, tag, exists) {
-			http.Error(w, "precondition failed", http.StatusPreconditionFailed)
+		if _, ok := h.preconditions(w, r, name); !ok {
 			return
 		}
 	}
 	h.dav.ServeHTTP(w, r)
+}
+
+// preconditions checks r's If-Match and If-None-Match against the file at
+// name, answering the request (412, or 500) when they do not hold; exists
+// says whether the file is there.
+func (h *Handler) preconditions(w http.ResponseWriter, r *http.Request, name string) (exists, ok bool) {
+	tag, exists, err := currentETag(name)
+	if err != nil {
+		h.fail(w, r, http.StatusInternalServerError, err)
+		return false, false
+	}
+	if !preconditionsHold(r.Header, tag, exists) {
+		http.Error(w, "precondition failed", http.StatusPreconditionFailed)
+		return exists, false
+	}
+	return exists, true
 }
 
 // put stores the body atomically. It cannot lose an edit: the precondition
@@ -157,13 +167,8 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "a folder has this name", http.StatusMethodNotAllowed)
 		return
 	}
-	tag, exists, err := currentETag(name)
-	if err != nil {
-		h.fail(w, r, http.StatusInternalServerError, err)
-		return
-	}
-	if !preconditionsHold(r.Header, tag, exists) {
-		http.Error(w, "precondition failed", http.StatusPreconditionFailed)
+	exists, ok := h.preconditions(w, r, name)
+	if !ok {
 		return
 	}
 	dir := filepath.Dir(name)
