@@ -999,6 +999,16 @@ function invalidatePreview() {
   $('applyImport').disabled = true;
   $('importPreview').textContent = '';
 }
+// The file is chosen through a button of ours, so that it speaks the
+// language chosen in the preferences (the browser's own is labelled in the
+// browser's language).
+function showFileName() {
+  const f = $('importFile').files[0];
+  $('fileName').textContent = f ? f.name : t('noFileChosen');
+}
+$('chooseFile').addEventListener('click', () => $('importFile').click());
+$('importFile').addEventListener('change', showFileName);
+
 for (const id of ['importFile', 'importText', 'importPass', 'importMode']) {
   $(id).addEventListener('input', invalidatePreview);
   $(id).addEventListener('change', invalidatePreview);
@@ -1088,6 +1098,7 @@ async function restoreUndo(btn, id) {
 // ---- start -------------------------------------------------------------------
 davsync.init().then(async () => {
   for (const btn of document.querySelectorAll('button.reveal')) revealLabel(btn);
+  showFileName();
   try {
     await Promise.all([loadProviders(), loadRemotes()]);
   } catch (e) { toast($('serversMsg'), errorText(e), true); }

@@ -40,7 +40,7 @@ deps-chromium:
 test-browser: build deps-node deps-chromium
 	@mkdir -p .run/bin
 	$(GO) build -o .run/bin/xnetdav ./scripts/servers/xnetdav
-	CHROMIUM=$(CHROMIUM) node --test --test-concurrency=1 --test-timeout=240000 tests/browser/e2e.test.js tests/browser/worker.test.js tests/browser/hostile.test.js tests/browser/servers.test.js tests/browser/a11y.test.js
+	CHROMIUM=$(CHROMIUM) node --test --test-concurrency=1 --test-timeout=240000 tests/browser/e2e.test.js tests/browser/worker.test.js tests/browser/hostile.test.js tests/browser/servers.test.js tests/browser/a11y.test.js tests/browser/languages.test.js
 
 ## bench-extension: cold start, wasm size, 10k merge in the browser vs native
 bench-extension: build deps-node deps-chromium
