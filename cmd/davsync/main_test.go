@@ -364,6 +364,24 @@ func TestSnapshotRestoreImport(t *testing.T) {
 			if got := strings.Join(d.names(), ","); got != "z9=Zeta" {
 				t.Fatalf("after restoring the import: %s", got)
 			}
+
+			// An encrypted export: the passphrase is asked for only once the
+			// file turns out to need it; without one the tool exits 4.
+			sealed, _, err := transfer.Export(backupWith(t, "y8", "Ypsilon"), transfer.ScopeAll, transfer.ExportOptions{Passphrase: testPassphrase})
+			if err != nil {
+				t.Fatal(err)
+			}
+			file = filepath.Join(t.TempDir(), "sealed.json")
+			_ = os.WriteFile(file, sealed, 0o600)
+			if o := newCLI(t, c.s, c.folder, "").run("import", file); o.code != 4 {
+				t.Fatalf("encrypted import without a passphrase: exit %d, %s", o.code, o.stderr)
+			}
+			if err := json.Unmarshal([]byte(c.ok("--json", "import", file)), &imp); err != nil {
+				t.Fatal(err)
+			}
+			if out := c.ok("verify", imp.Snapshot); !strings.Contains(out, "1") {
+				t.Fatalf("verify the encrypted import: %s", out)
+			}
 		})
 	}
 }
