@@ -103,6 +103,7 @@ function toError(e) {
     /** @type {DavsyncError} */
     const out = { kind: e.kind, message: String(e.message || e.kind) };
     if (e.detail) out.detail = e.detail; // e.g. the preview a confirmation must name
+    if (Array.isArray(e.notes)) out.notes = e.notes; // the message as keys, for the page's language
     return out;
   }
   return { kind: 'unknown', message: String(e && e.message || e) };

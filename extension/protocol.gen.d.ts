@@ -63,11 +63,12 @@ interface DavsyncMethods {
   'limits.get': { params: Record<string, never>; result: LimitsReply };
 }
 
-/** A failed reply's error: a kind the pages translate, Go's English message, and detail (e.g. the preview a confirmation must name). */
+/** A failed reply's error: a kind the pages translate, Go's English message, detail (e.g. the preview a confirmation must name), and the message as keys the pages translate. */
 interface DavsyncError {
   kind: DavsyncKind;
   message: string;
   detail?: any;
+  notes?: MsgMsg[];
 }
 
 type DavsyncKind = 'unknown' | 'invalid' | 'auth' | 'forbidden' | 'not_found' | 'folder_missing' | 'precondition' | 'locked' | 'insufficient_storage' | 'too_large' | 'rate_limited' | 'server' | 'redirected' | 'network' | 'timeout' | 'bad_response' | 'unsupported' | 'bad_document' | 'newer_version' | 'decrypt' | 'passphrase_needed' | 'needs_confirmation' | 'not_configured' | 'busy' | 'canceled' | 'storage' | 'insecure_transport';
@@ -285,7 +286,7 @@ interface WebdavCheckResult {
 
 interface WebdavDiscovery {
   url: string;
-  reason: string;
+  reason: MsgMsg;
   product?: string;
 }
 
@@ -309,7 +310,7 @@ interface CycleResult {
   local?: Record<string, MergeCounts>;
   remote?: Record<string, MergeCounts>;
   conflicts: number;
-  warnings?: Array<string>;
+  warnings?: Array<MsgMsg>;
   snapshot?: string;
   followUp?: boolean;
   rounds: number;
@@ -449,6 +450,7 @@ interface AppErrorInfo {
   at?: number;
   retryAfter?: number;
   detail?: any;
+  notes?: Array<MsgMsg>;
 }
 
 interface AppRemoteStatus {
@@ -460,7 +462,7 @@ interface AppRemoteStatus {
   nextRun: number;
   paused?: boolean;
   preview?: CyclePreview | null;
-  warnings?: Array<string>;
+  warnings?: Array<MsgMsg>;
   trigger?: string;
   progress?: AppProgress | null;
   failures?: number;

@@ -92,20 +92,23 @@ const davsync = (() => {
 
   /**
    * An error as a title and a detail: the title is the translated kind
-   * ("Sign-in failed"), the detail Go's message (what happened and what to
-   * do), as a sentence. Kept apart so the two never run into one repetitive
-   * line. Go's messages are English; in any other language the detail
-   * starts with the translated fix for the kind, so the user can act on it,
-   * and keeps Go's message below for its specifics (a time, a URL, a file).
+   * ("Sign-in failed"), the detail what happened and what to do, as a
+   * sentence. Kept apart so the two never run into one repetitive line.
+   * In English the detail is Go's message. In any other language it is the
+   * message's keys (notes) in that language; an error Go sent without keys
+   * gets the translated fix for its kind, with Go's English below it for
+   * its specifics.
+   * @param {DavsyncError | null | undefined} err
    */
   function errorParts(err) {
     if (!err) return { title: '', detail: '' };
     const kind = err.kind || 'unknown';
     const title = kindTitle(kind);
-    let detail = String(err.message || '').trim();
+    const translated = !english() && err.notes && err.notes.length ? err.notes.map(say) : null;
+    let detail = translated ? translated.join('\n') : String(err.message || '').trim();
     if (detail === err.kind) detail = '';
     if (detail) detail = detail[0].toUpperCase() + detail.slice(1);
-    const fix = !english() && kindFix(kind);
+    const fix = !english() && !translated && kindFix(kind);
     if (fix) detail = detail ? fix + '\n' + detail : fix;
     return title ? { title, detail } : { title: detail || String(kind), detail: '' };
   }
@@ -323,13 +326,13 @@ const davsync = (() => {
       addLine(el, 'warn', previewLine(st.preview));
     }
     if (st.warnings && st.warnings.length) {
-      // Go's words (e.g. a record stamped far in the future by a device
+      // What Go found (e.g. a record stamped far in the future by a device
       // whose clock is wrong), under a translated heading.
       const w = addLine(el, 'warn', t('syncWarnings'));
       const ul = document.createElement('ul');
-      for (const text of st.warnings) {
+      for (const m of st.warnings) {
         const li = document.createElement('li');
-        li.textContent = text;
+        li.textContent = say(m);
         ul.append(li);
       }
       w.append(ul);

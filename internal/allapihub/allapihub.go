@@ -13,6 +13,7 @@ import (
 	"github.com/davsync/davsync/internal/backup"
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/jsonlimit"
+	"github.com/davsync/davsync/internal/msg"
 	"github.com/tidwall/gjson"
 )
 
@@ -52,12 +53,12 @@ type Converted struct {
 // Report says what a conversion kept and what it could not. It is part of
 // the import preview, so it is JSON with snake_case names.
 type Report struct {
-	Version     string   `json:"version"`
-	Accounts    int      `json:"accounts"`
-	Tombstones  int      `json:"tombstones"`
-	Preferences []string `json:"preferences"` // davsync preference keys filled from the file
-	NotImported []Item   `json:"not_imported"`
-	Notes       []string `json:"notes"`
+	Version     string    `json:"version"`
+	Accounts    int       `json:"accounts"`
+	Tombstones  int       `json:"tombstones"`
+	Preferences []string  `json:"preferences"` // davsync preference keys filled from the file
+	NotImported []Item    `json:"not_imported"`
+	Notes       []msg.Msg `json:"notes"`
 }
 
 // Item is one part of the file davsync did not import.
@@ -120,8 +121,11 @@ func check(data []byte) (jsonlimit.Checked, error) {
 	return c, bad("it is not valid JSON.")
 }
 
-func bad(msg string) error {
-	return errkind.New(errkind.BadDocument, op, "This All API Hub backup cannot be imported: "+msg+" Nothing was imported.")
+// bad says what is wrong with the backup. The pages say it in the user's
+// language without the specifics (errAAHInvalid), which stay in the
+// English for the command line and logs.
+func bad(text string) error {
+	return &errkind.Error{Kind: errkind.BadDocument, Op: op, Msg: "This All API Hub backup cannot be imported: " + text + " Nothing was imported.", Note: msg.New("errAAHInvalid")}
 }
 
 // Version returns the backup's version ("1.0" when it has none), or an
@@ -144,8 +148,7 @@ func Version(root gjson.Result) (string, error) {
 		}
 	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil && f > 4 {
-		return "", errkind.New(errkind.NewerVersion, op, fmt.Sprintf(
-			"This All API Hub backup is version %q; davsync reads versions 1.0 to 4.0. Update davsync, or export from All API Hub again and check the version. Nothing was imported.", clip(s)))
+		return "", errkind.Say(errkind.NewerVersion, op, msg.New("errAAHNewerBackup", strconv.Quote(clip(s))))
 	}
 	return "", bad(fmt.Sprintf("its version %q is not one davsync knows (1.0 to 4.0).", clip(s)))
 }
@@ -173,7 +176,7 @@ func convert(root gjson.Result, opts ConvertOptions) (*Converted, error) {
 		return nil, bad("it is not a JSON object.")
 	}
 	if root.Get("type").String() == EncryptedType {
-		return nil, errkind.New(errkind.PassphraseNeeded, op, "This All API Hub backup is encrypted. Enter its passphrase to import it.")
+		return nil, errkind.Say(errkind.PassphraseNeeded, op, msg.New("errAAHEncrypted"))
 	}
 	version, err := Version(root)
 	if err != nil {
@@ -189,7 +192,7 @@ func convert(root gjson.Result, opts ConvertOptions) (*Converted, error) {
 	// time after the year 3000, say) on the bytes the converter wrote.
 	doc, err := backup.Parse(c.out.Bytes())
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Of(err), op, "This All API Hub backup cannot be imported: "+errkind.Message(err)+". Nothing was imported.", err)
+		return nil, &errkind.Error{Kind: errkind.Of(err), Op: op, Msg: "This All API Hub backup cannot be imported: " + errkind.Message(err) + ". Nothing was imported.", Note: msg.New("errAAHInvalid"), Err: err}
 	}
 	return &Converted{Doc: doc, HasAccounts: c.hasAccounts, HasPreferences: c.hasPrefs, Report: c.rep}, nil
 }
@@ -316,7 +319,7 @@ func (c *converter) run() error {
 		c.rep.NotImported = []Item{}
 	}
 	if c.rep.Notes == nil {
-		c.rep.Notes = []string{}
+		c.rep.Notes = []msg.Msg{}
 	}
 	if c.rep.Preferences == nil {
 		c.rep.Preferences = []string{}
@@ -404,7 +407,7 @@ func (c *converter) accounts(list gjson.Result) ([]account, error) {
 		return nil, ferr
 	}
 	if unknownTags > 0 {
-		c.rep.Notes = append(c.rep.Notes, fmt.Sprintf("%d tag references had no tag in the file's tag store and were kept as the tag id.", unknownTags))
+		c.rep.Notes = append(c.rep.Notes, msg.Count("aahNoteUnknownTags", unknownTags))
 	}
 	return recs, nil
 }
@@ -809,7 +812,7 @@ func (c *converter) preferences() ([]byte, int64, error) {
 	sort.Strings(skipped)
 	c.notImported("preferences", len(skipped), "settings davsync does not have", skipped)
 	if webdav {
-		c.rep.Notes = append(c.rep.Notes, "WebDAV settings were not imported: davsync keeps them on each device. Set up the server on the Import/Export page.")
+		c.rep.Notes = append(c.rep.Notes, msg.New("aahNoteNoWebDAV"))
 	}
 	c.hasPrefs = len(c.rep.Preferences) > 0
 	if !c.hasPrefs {

@@ -4,6 +4,7 @@ import (
 	"github.com/davsync/davsync/internal/envelope"
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/jsonlimit"
+	"github.com/davsync/davsync/internal/msg"
 	"github.com/tidwall/gjson"
 )
 
@@ -37,7 +38,7 @@ func ReadChecked(c jsonlimit.Checked, passphrase string, kdf envelope.KDF, opts 
 		return nil, err
 	}
 	if root = gjson.ParseBytes(inner.JSON); Detect(root) != Plain {
-		return nil, errkind.New(errkind.BadDocument, op, "The encrypted All API Hub file opened, but what is inside is not an All API Hub backup. Nothing was imported.")
+		return nil, errkind.Say(errkind.BadDocument, op, msg.New("errAAHInsideNot"))
 	}
 	res, err := convert(root, opts)
 	if err != nil {

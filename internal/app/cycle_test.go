@@ -9,6 +9,7 @@ import (
 
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/local"
+	"github.com/davsync/davsync/internal/msg"
 	"github.com/davsync/davsync/internal/webdav"
 	"github.com/davsync/davsync/internal/webdav/davtest"
 )
@@ -653,9 +654,9 @@ func TestClockFarAheadIsReportedAndCannotExpireTombstones(t *testing.T) {
 	bad.mustCycle()
 	w.advance(time.Minute)
 
-	reported := func(w []string) bool {
-		for _, s := range w {
-			if strings.Contains(s, `"future"`) {
+	reported := func(w []msg.Msg) bool {
+		for _, m := range w {
+			if m.Key == "warnFutureRecord" && strings.Contains(m.String(), `"future"`) {
 				return true
 			}
 		}

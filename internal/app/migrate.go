@@ -7,6 +7,7 @@ import (
 	"github.com/davsync/davsync/internal/cycle"
 	"github.com/davsync/davsync/internal/local"
 	"github.com/davsync/davsync/internal/merge"
+	"github.com/davsync/davsync/internal/msg"
 	"github.com/davsync/davsync/internal/webdav"
 )
 
@@ -111,7 +112,7 @@ func migrateState(ctx context.Context, kv, session local.KV, st *local.Store) er
 			var old v1StatusJSON
 			if json.Unmarshal(b, &old) == nil {
 				ns := RemoteStatus{State: old.State, LastSync: old.LastSuccess, LastAttempt: old.LastAttempt, NextRun: old.NextRun,
-					Failures: old.Failures, Preview: old.Preview, Warnings: old.Warnings, Trigger: string(m[v1Trigger])}
+					Failures: old.Failures, Preview: old.Preview, Warnings: plain(old.Warnings), Trigger: string(m[v1Trigger])}
 				if old.LastLocal != nil || old.LastRemote != nil {
 					ns.LastChanges = &CycleChanges{Local: old.LastLocal, Remote: old.LastRemote}
 				}
@@ -172,4 +173,13 @@ func migrateState(ctx context.Context, kv, session local.KV, st *local.Store) er
 	_ = kv.Delete(ctx, v1Trigger, v1Remembered)
 	_ = session.Delete(ctx, v1SessPhrase, v1SessKey)
 	return nil
+}
+
+// plain turns a 0.1 status's warnings (English text) into messages.
+func plain(ws []string) []msg.Msg {
+	var out []msg.Msg
+	for _, w := range ws {
+		out = append(out, msg.Plain(w))
+	}
+	return out
 }

@@ -48,7 +48,7 @@ func TestServerDateIsBelievedWithinBounds(t *testing.T) {
 	}
 	found := false
 	for _, warn := range res.Warnings {
-		found = found || strings.Contains(warn, "30 days ahead")
+		found = found || strings.Contains(warn.String(), "30 days ahead")
 	}
 	if !found {
 		t.Fatalf("no warning names the clock difference: %q", res.Warnings)

@@ -14,6 +14,7 @@ import (
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/layout"
 	"github.com/davsync/davsync/internal/merge"
+	"github.com/davsync/davsync/internal/msg"
 	"github.com/davsync/davsync/internal/provider"
 	"github.com/davsync/davsync/internal/webdav"
 )
@@ -143,24 +144,24 @@ func (r *Remote) Validate() error {
 	r.URL = strings.TrimSpace(r.URL)
 	r.Name = strings.TrimSpace(r.Name)
 	if len(r.Name) > 100 {
-		return errkind.New(errkind.Invalid, op, "the server's name is longer than 100 characters; shorten it")
+		return errkind.Say(errkind.Invalid, op, msg.New("errNameTooLong"))
 	}
 	if r.URL != "" {
 		u, err := url.Parse(r.URL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return errkind.New(errkind.Invalid, op, "the server address must start with https:// (or http://) and name a host, for example https://cloud.example.com/remote.php/dav/files/me/")
+			return errkind.Say(errkind.Invalid, op, msg.New("errAddressScheme"))
 		}
 		if u.User != nil {
-			return errkind.New(errkind.Invalid, op, "put the user name and password in their own fields, not in the server address")
+			return errkind.Say(errkind.Invalid, op, msg.New("errAddressCredentials"))
 		}
 		if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(r.URL, "#") {
-			return errkind.New(errkind.Invalid, op, "the server address must be the WebDAV folder itself, without \"?\" or \"#\" parts (a web page address is not a WebDAV folder), for example https://cloud.example.com/remote.php/dav/files/me/")
+			return errkind.Say(errkind.Invalid, op, msg.New("errAddressQuery"))
 		}
 	}
 	folder := strings.Trim(strings.TrimSpace(r.Folder), "/")
 	for _, seg := range strings.Split(folder, "/") {
 		if seg == ".." || seg == "." || strings.ContainsAny(seg, "\x00\r\n\\") {
-			return errkind.New(errkind.Invalid, op, "the folder must be a path inside the server address, without \"..\", for example davsync or Backups/davsync")
+			return errkind.Say(errkind.Invalid, op, msg.New("errFolderPath"))
 		}
 	}
 	r.Folder = path.Clean("/" + folder)[1:]
@@ -169,35 +170,34 @@ func (r *Remote) Validate() error {
 		r.Strategy = string(merge.StrategyMerge)
 	case merge.StrategyMerge, merge.UploadOnly, merge.DownloadOnly:
 	default:
-		return errkind.New(errkind.Invalid, op, "the strategy must be merge, upload_only or download_only")
+		return errkind.Say(errkind.Invalid, op, msg.New("errStrategy"))
 	}
 	if r.IntervalMinutes == 0 {
 		r.IntervalMinutes = DefaultIntervalMinutes
 	}
 	if math.IsNaN(r.IntervalMinutes) || r.IntervalMinutes < MinIntervalMinutes || r.IntervalMinutes > maxIntervalMinutes {
-		return errkind.New(errkind.Invalid, op, "the sync interval must be between 1 minute and 7 days")
+		return errkind.Say(errkind.Invalid, op, msg.New("errInterval"))
 	}
 	if r.Provider != "" {
 		p, ok := provider.Get(r.Provider)
 		if !ok {
-			return errkind.New(errkind.Invalid, op, "unknown provider "+strconv.Quote(r.Provider)+"; pick one from the list")
+			return errkind.Say(errkind.Invalid, op, msg.New("errProvider", strconv.Quote(r.Provider)))
 		}
 		if floor := p.IntervalFloor(); r.IntervalMinutes < floor {
-			return errkind.New(errkind.Invalid, op, p.Name+" limits how many requests an account may make ("+strconv.Itoa(p.Limits.RequestsPerWindow)+
-				" per "+strconv.Itoa(p.Limits.WindowMinutes)+" minutes, for all its apps together); sync it at most every "+strconv.FormatFloat(floor, 'f', -1, 64)+" minutes")
+			return errkind.Say(errkind.Invalid, op, msg.New("errProviderRate", p.Name, strconv.Itoa(p.Limits.RequestsPerWindow), strconv.Itoa(p.Limits.WindowMinutes), strconv.FormatFloat(floor, 'f', -1, 64)))
 		}
 		if p.Limits.RootNotWritable && r.Folder == "" && !strings.HasSuffix(strings.ToLower(r.URL), ".json") {
-			return errkind.New(errkind.Invalid, op, p.Name+" does not keep files at the top of the account; choose a folder for davsync's files")
+			return errkind.Say(errkind.Invalid, op, msg.New("errProviderFolder", p.Name))
 		}
 	}
 	if r.SnapshotsKeep < 0 || r.SnapshotsKeep > maxSnapshotsKeep {
-		return errkind.New(errkind.Invalid, op, "keep between 0 and 50 snapshots")
+		return errkind.Say(errkind.Invalid, op, msg.New("errSnapshotsKeep"))
 	}
 	if r.Encryption.Enabled && r.Encryption.Passphrase == "" && !r.Encryption.PassphraseSet {
-		return errkind.New(errkind.Invalid, op, "encryption is on but no passphrase is set; enter a passphrase or turn encryption off")
+		return errkind.Say(errkind.Invalid, op, msg.New("errNoPassphrase"))
 	}
 	if webdav.Insecure(r.URL) && !r.insecureAllowed() {
-		return errkind.New(errkind.InsecureTransport, op, "the address "+origin(r.URL)+" uses http:// to another machine: the password and your data would cross the network unencrypted, readable by anyone on the way. Use https:// if the server offers it, or allow the unencrypted connection to this server explicitly")
+		return errkind.Say(errkind.InsecureTransport, op, msg.New("errInsecure", origin(r.URL)))
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/davsync/davsync/internal/cycle"
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/merge"
+	"github.com/davsync/davsync/internal/msg"
 )
 
 // The states of a remote, and of the device as the worst of its remotes'.
@@ -40,6 +41,9 @@ type ErrorInfo struct {
 	// Detail is what the page needs to act on the error (the preview a
 	// confirmation must name), as errkind.Error.Detail.
 	Detail json.RawMessage `json:"detail,omitempty"`
+	// Notes are Message as message keys, outermost first, for the pages to
+	// show in the user's language (errkind.Notes).
+	Notes []msg.Msg `json:"notes,omitempty"`
 }
 
 // ErrorOf describes err for the pages.
@@ -47,7 +51,7 @@ func ErrorOf(err error) *ErrorInfo {
 	if err == nil {
 		return nil
 	}
-	return &ErrorInfo{Kind: string(errkind.Of(err)), Message: errkind.Message(err), Detail: errkind.DetailOf(err)}
+	return &ErrorInfo{Kind: string(errkind.Of(err)), Message: errkind.Message(err), Detail: errkind.DetailOf(err), Notes: errkind.Notes(err)}
 }
 
 // RemoteStatus is one remote's sync status. It is persisted after every
@@ -73,7 +77,7 @@ type RemoteStatus struct {
 	// Preview is set in needs_confirmation: what the held cycle would do.
 	Preview *cycle.Preview `json:"preview,omitempty"`
 	// Warnings of the last cycle that looked (clocks far ahead, ...).
-	Warnings []string `json:"warnings,omitempty"`
+	Warnings []msg.Msg `json:"warnings,omitempty"`
 	// Trigger is what started the last cycle (manual, alarm, edit, ...).
 	Trigger string `json:"trigger,omitempty"`
 	// Progress is how far a running sync got (only while syncing).

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/msg"
 )
 
 // The validation failures. Each is a distinct sentinel so tests and callers
@@ -31,9 +32,26 @@ const op = "read backup"
 // fix is appended to every validation message: the user's way out.
 const fix = " Nothing was changed; fix the file or choose another backup."
 
+// notes are the pages' words for each failure, in the user's language:
+// they name what is wrong but not where (the English message does), since a
+// place in the document is not a sentence a locale can hold.
+var notes = map[error]string{
+	ErrNotJSON:      "errDocNotJSON",
+	ErrTooDeep:      "errDocTooDeep",
+	ErrNotDavsync:   "errDocNotDavsync",
+	ErrNewerVersion: "errDocNewer",
+	ErrBadVersion:   "errDocBadVersion",
+	ErrWrongType:    "errDocWrongType",
+	ErrMissingID:    "errDocMissingID",
+	ErrDuplicateID:  "errDocDuplicateID",
+	ErrDuplicateKey: "errDocDuplicateKey",
+	ErrBadTimestamp: "errDocBadTimestamp",
+	ErrTooLarge:     "errDocTooLarge",
+}
+
 // bad builds the error for one validation failure. where names the place in
-// the document ("accounts record #3"), msg says what is wrong there.
-func bad(sentinel error, where, msg string) error {
+// the document ("accounts record #3"), text says what is wrong there.
+func bad(sentinel error, where, text string) error {
 	kind, advice := errkind.BadDocument, fix
 	switch sentinel {
 	case ErrNewerVersion:
@@ -42,7 +60,7 @@ func bad(sentinel error, where, msg string) error {
 		kind = errkind.TooLarge
 	}
 	if where != "" {
-		msg = where + ": " + msg
+		text = where + ": " + text
 	}
-	return errkind.Wrap(kind, op, msg+"."+advice, sentinel)
+	return &errkind.Error{Kind: kind, Op: op, Msg: text + "." + advice, Note: msg.New(notes[sentinel]), Err: sentinel}
 }

@@ -121,8 +121,8 @@ func Run(ctx context.Context, env Env, opts Options) (*Result, error) {
 	}
 	r := &run{env: env, opts: opts, res: &Result{}}
 	err := r.cycle(ctx)
-	if w := r.clockWarning(); w != "" {
-		r.res.Warnings, r.res.Checked = append(r.res.Warnings, w), true
+	if w := r.clockWarning(); w != nil {
+		r.res.Warnings, r.res.Checked = append(r.res.Warnings, *w), true
 	}
 	return r.res, err
 }
@@ -147,7 +147,7 @@ func (r *run) cycle(ctx context.Context) error {
 	if opts.Strategy == merge.StrategyMerge {
 		if p := staleAt(opts, m.LastSync, now); p != nil && (opts.AskStale || !opts.answered(p)) {
 			res.Preview = p
-			return errkind.New(errkind.NeedsConfirmation, "sync", p.Message)
+			return p.held("sync")
 		}
 	}
 
@@ -213,7 +213,7 @@ func (r *run) cycle(ctx context.Context) error {
 		}
 		if p := guardFromBase(opts, base, doc); p != nil && !opts.answered(p) {
 			res.Preview = p
-			return errkind.New(errkind.NeedsConfirmation, "sync", p.Message)
+			return p.held("sync")
 		}
 		w, werr := r.write(ctx, &m, doc, m.ETag, true, nil)
 		switch {
@@ -236,7 +236,7 @@ func (r *run) cycle(ctx context.Context) error {
 	for round := 1; ; round++ {
 		res.Rounds = round
 		if round > maxRounds {
-			return errkind.New(errkind.Precondition, "sync", "another device kept writing the sync file while this one tried to; nothing was lost, and davsync will try again shortly")
+			return errkind.Say(errkind.Precondition, "sync", msg.New("errKeptWriting"))
 		}
 		// The guard looks at every remote this cycle merges: after a 412 or
 		// a race the re-read file may be another device's mass deletion,
@@ -257,7 +257,7 @@ func (r *run) cycle(ctx context.Context) error {
 			// this device (and upload the empty result): a mistyped URL or
 			// a removed file is not a request to delete everything. Stop
 			// before any write; the local data stays as it is.
-			return errkind.New(errkind.NotFound, "download", "there is no sync file with data on the server to download; check the URL, or sync/upload from a device that has the data")
+			return errkind.Say(errkind.NotFound, "download", msg.New("errNothingToDownload"))
 		}
 		if err := r.decode(ctx, rm); err != nil {
 			// Upload replaces the remote whatever it holds; an unreadable
@@ -267,10 +267,13 @@ func (r *run) cycle(ctx context.Context) error {
 			if opts.Strategy != merge.UploadOnly || errors.Is(err, errkind.Auth) {
 				return err
 			}
-			msg := "the sync file on the server cannot be read (" + errkind.Message(err) + "); confirm to replace it with this device's data (it is kept as a snapshot first)"
-			if p := (&Preview{Reason: "unreadable_remote", Message: msg}); !opts.answered(p) {
+			note := msg.New("askUnreadableRemote")
+			text := "the sync file on the server cannot be read (" + errkind.Message(err) + "); confirm to replace it with this device's data (it is kept as a snapshot first)"
+			if p := (&Preview{Reason: "unreadable_remote", Message: text, Note: &note}); !opts.answered(p) {
 				res.Preview = p
-				return errkind.Wrap(errkind.NeedsConfirmation, "upload", msg, err)
+				e := p.held("upload")
+				e.Err = err
+				return e
 			}
 			rm.doc, rm.empty = backup.New(), true
 		}
@@ -287,7 +290,7 @@ func (r *run) cycle(ctx context.Context) error {
 		for {
 			applies++
 			if applies > maxApply {
-				return errkind.New(errkind.Busy, "sync", "local edits kept arriving during the sync; it runs again shortly and nothing was lost")
+				return errkind.Say(errkind.Busy, "sync", msg.New("errEditsKeptArriving"))
 			}
 			doc, rev, err := env.Store.Load(ctx)
 			if err != nil {
@@ -329,7 +332,7 @@ func (r *run) cycle(ctx context.Context) error {
 				}
 				if p := guardFromMerge(opts, doc, remoteDoc, rm.exists, mres); p != nil && !opts.answered(p) {
 					res.Preview = p
-					return errkind.New(errkind.NeedsConfirmation, "sync", p.Message)
+					return p.held("sync")
 				}
 				guarded = true
 			}
@@ -628,11 +631,12 @@ func (r *run) observeServer(date time.Time) {
 
 // clockWarning returns the warning for a server clock observed far ahead of
 // this device's during the cycle, or "".
-func (r *run) clockWarning() string {
+func (r *run) clockWarning() *msg.Msg {
 	if r.serverAhead == 0 {
-		return ""
+		return nil
 	}
-	return msg.Count("warnServerClockAhead", int(r.serverAhead.Hours()/24)).String()
+	w := msg.Count("warnServerClockAhead", int(r.serverAhead.Hours()/24))
+	return &w
 }
 
 // decode parses the remote file (encrypted, gzip or plain, by content).
@@ -646,7 +650,7 @@ func (r *run) decode(ctx context.Context, rm *remote) error {
 	}
 	doc, err := backup.Parse(u.Plain)
 	if err != nil {
-		return errkind.Wrap(errkind.Of(err), "read sync file", "the sync file on the server is not a valid davsync backup ("+errkind.Message(err)+"); restore a snapshot or use Upload to replace it with this device's data", err)
+		return errkind.SayWrap(errkind.Of(err), "read sync file", msg.New("errSyncFileInvalid"), err)
 	}
 	rm.doc, rm.encrypted = doc, u.Encrypted
 	return nil
@@ -688,9 +692,20 @@ func (p *Preview) ask(m msg.Msg) {
 	p.Note, p.Message = &m, m.String()
 }
 
-// err is the NeedsConfirmation error that carries p for the page.
+// held is the NeedsConfirmation error of an operation p holds, saying its
+// question.
+func (p *Preview) held(op string) *errkind.Error {
+	e := &errkind.Error{Kind: errkind.NeedsConfirmation, Op: op, Msg: p.Message}
+	if p.Note != nil {
+		e.Note = *p.Note
+	}
+	return e
+}
+
+// err is the held sync's error that also carries p for the page (the
+// question a confirmation must name).
 func (p *Preview) err() error {
-	e := errkind.New(errkind.NeedsConfirmation, "sync", p.Message)
+	e := p.held("sync")
 	e.Detail = mustJSON(p)
 	return e
 }
@@ -863,7 +878,7 @@ func (r *run) write(ctx context.Context, m *marker, doc *backup.Document, ifMatc
 	}
 	g, err := r.get(ctx, m.File, "", true)
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Of(err), "sync", "the upload was accepted but could not be read back to confirm it ("+errkind.Message(err)+"); nothing was lost, and the next sync checks again", err)
+		return nil, errkind.SayWrap(errkind.Of(err), "sync", msg.New("errUnconfirmedUpload"), err)
 	}
 	if sha(g.Body) == h {
 		w.etag, w.settled = g.ETag, settled(g.ETag, g.LastModified, g.Date)

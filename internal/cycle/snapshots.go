@@ -12,6 +12,7 @@ import (
 	"github.com/davsync/davsync/internal/layout"
 	"github.com/davsync/davsync/internal/local"
 	"github.com/davsync/davsync/internal/merge"
+	"github.com/davsync/davsync/internal/msg"
 	"github.com/davsync/davsync/internal/webdav"
 )
 
@@ -57,7 +58,7 @@ func (r *run) snapshot(ctx context.Context, m *marker, rm *remote) (string, erro
 		// The first snapshot of this folder: the listing said the
 		// snapshots folder is missing, and its parent holds the sync file.
 		if merr := cl.Mkcol(ctx, env.Layout.Snapshots); merr != nil {
-			return "", errkind.Wrap(errkind.Of(merr), "snapshot", "the snapshots folder could not be created ("+errkind.Message(merr)+"), so the sync file was not replaced; davsync tries again on the next sync", merr)
+			return "", errkind.SayWrap(errkind.Of(merr), "snapshot", msg.New("errSnapshotsFolder"), merr)
 		}
 	}
 	err := r.copyOrPut(ctx, m, dst, rm)
@@ -71,7 +72,7 @@ func (r *run) snapshot(ctx context.Context, m *marker, rm *remote) (string, erro
 		err = nil // that exact snapshot exists already
 	}
 	if err != nil {
-		return "", errkind.Wrap(errkind.Of(err), "snapshot", "the previous sync file could not be kept as a snapshot ("+errkind.Message(err)+"), so it was not replaced; davsync tries again on the next sync", err)
+		return "", errkind.SayWrap(errkind.Of(err), "snapshot", msg.New("errSnapshotFailed"), err)
 	}
 	m.LastSnapshot = r.nowMs()
 	if lerr == nil {
@@ -181,7 +182,7 @@ func Restore(ctx context.Context, env Env, opts Options, name, mode string) erro
 		return errkind.New(errkind.Invalid, "restore snapshot", "mode must be \"merge\" or \"replace\"")
 	}
 	if name == "" || strings.ContainsAny(name, "/\\") || !env.Layout.OwnSnapshot(name) {
-		return errkind.New(errkind.Invalid, "restore snapshot", "that is not a snapshot of this sync file; pick one from the list")
+		return errkind.Say(errkind.Invalid, "restore snapshot", msg.New("errNotASnapshot"))
 	}
 	if mode == "merge" {
 		last, err := LastSync(ctx, env)
@@ -189,7 +190,7 @@ func Restore(ctx context.Context, env Env, opts Options, name, mode string) erro
 			return err
 		}
 		if p := Stale(opts, last, env.Now()); p != nil {
-			return errkind.New(errkind.NeedsConfirmation, "restore snapshot", p.Message)
+			return p.held("restore snapshot")
 		}
 	}
 	g, err := env.Client.Get(ctx, env.Layout.Snapshots+"/"+name, "")
@@ -202,7 +203,7 @@ func Restore(ctx context.Context, env Env, opts Options, name, mode string) erro
 	}
 	snap, err := backup.Parse(u.Plain)
 	if err != nil {
-		return errkind.Wrap(errkind.Of(err), "restore snapshot", "the snapshot is not a valid davsync backup ("+errkind.Message(err)+"); pick another one", err)
+		return errkind.SayWrap(errkind.Of(err), "restore snapshot", msg.New("errSnapshotInvalid"), err)
 	}
 	if u.Encrypted != opts.Encrypt {
 		cur, _, err := env.Store.Load(ctx)
@@ -265,7 +266,7 @@ func bringBack(cur, snap *backup.Document, now func() int64) error {
 			}
 			n, err := merge.Edit(nil, rec.Raw, now())
 			if err != nil {
-				return errkind.Wrap(errkind.BadDocument, "restore snapshot", "a record of the snapshot could not be restored; pick another snapshot", err)
+				return errkind.SayWrap(errkind.BadDocument, "restore snapshot", msg.New("errSnapshotRecord"), err)
 			}
 			c.Put(n)
 		}

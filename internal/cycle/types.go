@@ -131,8 +131,8 @@ type Result struct {
 	Local  merge.Changes `json:"local,omitempty"`
 	Remote merge.Changes `json:"remote,omitempty"`
 	// Conflicts is how many new conflicts the cycle logged.
-	Conflicts int      `json:"conflicts"`
-	Warnings  []string `json:"warnings,omitempty"`
+	Conflicts int       `json:"conflicts"`
+	Warnings  []msg.Msg `json:"warnings,omitempty"`
 	// Checked says Warnings were computed over the data this cycle synced.
 	// A cycle that found nothing changed did not look, so the status keeps
 	// the warnings of the last one that did.

@@ -6,12 +6,12 @@ import (
 	"crypto/cipher"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/limits"
+	"github.com/davsync/davsync/internal/msg"
 )
 
 // All API Hub's encrypted backup envelope, as its extension writes it
@@ -62,41 +62,42 @@ func IsAllAPIHubEncrypted(data []byte) bool {
 // wrong passphrase or damaged ciphertext.
 func OpenAllAPIHub(data []byte, passphrase string, kdf KDF) ([]byte, error) {
 	const op = "decrypt All API Hub backup"
-	bad := func(msg string) error { return errkind.New(errkind.BadDocument, op, msg) }
+	bad := func(key string, args ...string) error {
+		return errkind.Say(errkind.BadDocument, op, msg.New(key, args...))
+	}
 	var e allAPIHubEnvelope
 	if err := json.Unmarshal(trimBOM(data), &e); err != nil {
-		return nil, bad("the All API Hub backup is damaged or cut short (it is not a complete JSON object); download or export it again")
+		return nil, bad("errAAHDamaged")
 	}
 	if e.Type != AllAPIHubType {
-		return nil, bad("this is not an encrypted All API Hub backup")
+		return nil, bad("errAAHNotEncrypted")
 	}
 	if e.V > allAPIHubV {
-		return nil, errkind.New(errkind.NewerVersion, op, fmt.Sprintf(
-			"the backup was encrypted by a newer All API Hub (envelope version %d); davsync reads version %d", e.V, allAPIHubV))
+		return nil, errkind.Say(errkind.NewerVersion, op, msg.New("errAAHNewer", strconv.Itoa(e.V), strconv.Itoa(allAPIHubV)))
 	}
 	if e.V != allAPIHubV {
-		return nil, bad("the encrypted All API Hub backup has no valid version number; it is damaged")
+		return nil, bad("errAAHNoVersion")
 	}
 	if e.KDF != allAPIHubKDF || e.Cipher != allAPIHubCipher {
-		return nil, bad(fmt.Sprintf("the backup uses key derivation %s and cipher %s; davsync reads PBKDF2 with AES-GCM", quote(e.KDF), quote(e.Cipher)))
+		return nil, bad("errAAHCipher", quote(e.KDF), quote(e.Cipher))
 	}
 	if e.Iter < 1 || e.Iter > AllAPIHubMaxIterations {
-		return nil, bad(fmt.Sprintf("the backup asks for %d key derivation iterations; davsync accepts 1 to %d, so the file is damaged", e.Iter, AllAPIHubMaxIterations))
+		return nil, bad("errAAHIterations", strconv.Itoa(e.Iter), strconv.Itoa(AllAPIHubMaxIterations))
 	}
 	salt, err1 := decodeBase64(e.Salt)
 	iv, err2 := decodeBase64(e.IV)
 	ct, err3 := decodeBase64(e.CT)
 	if err1 != nil || err2 != nil || err3 != nil {
-		return nil, bad("the encrypted All API Hub backup has damaged base64 fields")
+		return nil, bad("errAAHBase64")
 	}
 	if len(iv) < 1 || len(iv) > MaxAllAPIHubIV {
-		return nil, bad(fmt.Sprintf("the backup's IV is %d bytes; davsync accepts 1 to %d", len(iv), MaxAllAPIHubIV))
+		return nil, bad("errAAHIV", strconv.Itoa(len(iv)), strconv.Itoa(MaxAllAPIHubIV))
 	}
 	if len(ct) < tagSize {
-		return nil, bad("the encrypted All API Hub backup is cut short")
+		return nil, bad("errAAHCutShort")
 	}
 	if passphrase == "" {
-		return nil, errkind.New(errkind.PassphraseNeeded, op, "the All API Hub backup is encrypted; enter the password it was encrypted with")
+		return nil, errkind.Say(errkind.PassphraseNeeded, op, msg.New("errAAHPassphrase"))
 	}
 	aead, err := allAPIHubAEAD(op, passphrase, salt, e.Iter, len(iv), kdf)
 	if err != nil {
@@ -104,8 +105,7 @@ func OpenAllAPIHub(data []byte, passphrase string, kdf KDF) ([]byte, error) {
 	}
 	plain, err := aead.Open(nil, iv, ct, nil)
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Decrypt, op,
-			"wrong passphrase or damaged file: the password does not open this All API Hub backup; use the encryption password set in All API Hub", err)
+		return nil, errkind.SayWrap(errkind.Decrypt, op, msg.New("errAAHWrongPassword"), err)
 	}
 	return plain, nil
 }
@@ -149,7 +149,7 @@ func allAPIHubAEAD(op, passphrase string, salt []byte, iter, ivLen int, kdf KDF)
 	}
 	raw, err := kdf.PBKDF2SHA256([]byte(passphrase), salt, iter, keySize)
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Unknown, op, "could not derive the key from the password; try again", err)
+		return nil, errkind.SayWrap(errkind.Unknown, op, msg.New("errDeriveFailed"), err)
 	}
 	block, err := aes.NewCipher(raw)
 	if err != nil {

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"strconv"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/msg"
 )
 
 // maxBinaryHeader bounds the search for the binary form's header line. The
@@ -23,7 +23,7 @@ const maxBinaryHeader = 1024
 func (k *Key) SealBinary(plain []byte) ([]byte, error) {
 	nonce := make([]byte, NonceSize)
 	if err := readRand(k.rand, nonce); err != nil {
-		return nil, errkind.Wrap(errkind.Unknown, "encrypt", "could not get random bytes for the nonce; try again", err)
+		return nil, errkind.SayWrap(errkind.Unknown, "encrypt", msg.New("errRandom"), err)
 	}
 	return k.sealBinary(plain, nonce), nil
 }
@@ -76,12 +76,10 @@ func parseBinary(top map[string]json.RawMessage, body []byte) (*sealed, error) {
 	}
 	var n int64
 	if err := json.Unmarshal(top["ct_len"], &n); err != nil || n < tagSize {
-		return nil, errkind.New(errkind.BadDocument, "decrypt",
-			"the encrypted file's content length is missing or damaged; restore it from a snapshot")
+		return nil, errkind.Say(errkind.BadDocument, "decrypt", msg.New("errEncLength"))
 	}
 	if int64(len(body)) != n {
-		return nil, errkind.New(errkind.BadDocument, "decrypt", fmt.Sprintf(
-			"the encrypted file is damaged: its content is %d bytes, its header says %d (cut short or appended to in transfer); restore it from a snapshot", len(body), n))
+		return nil, errkind.Say(errkind.BadDocument, "decrypt", msg.New("errEncLengthMismatch", strconv.Itoa(len(body)), strconv.FormatUint(uint64(n), 10)))
 	}
 	s.ct = body
 	return s, nil

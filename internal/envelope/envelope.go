@@ -14,6 +14,7 @@ import (
 
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/limits"
+	"github.com/davsync/davsync/internal/msg"
 )
 
 // The envelope's fixed vocabulary and limits.
@@ -73,7 +74,7 @@ type Key struct {
 func NewKey(passphrase string, kdf KDF, opt KeyOptions) (*Key, error) {
 	const op = "encrypt"
 	if passphrase == "" {
-		return nil, errkind.New(errkind.Invalid, op, "encryption needs a passphrase; enter one in the settings")
+		return nil, errkind.Say(errkind.Invalid, op, msg.New("errNeedPassphrase"))
 	}
 	iter := opt.Iterations
 	if iter == 0 {
@@ -85,7 +86,7 @@ func NewKey(passphrase string, kdf KDF, opt KeyOptions) (*Key, error) {
 	}
 	salt := make([]byte, SaltSize)
 	if err := readRand(opt.Rand, salt); err != nil {
-		return nil, errkind.Wrap(errkind.Unknown, op, "could not get random bytes for the salt; try again", err)
+		return nil, errkind.SayWrap(errkind.Unknown, op, msg.New("errRandom"), err)
 	}
 	k, err := derive(op, passphrase, iter, salt, kdf)
 	if err != nil {
@@ -100,7 +101,7 @@ func NewKey(passphrase string, kdf KDF, opt KeyOptions) (*Key, error) {
 func DeriveKey(passphrase string, p Params, kdf KDF) (*Key, error) {
 	const op = "derive key"
 	if passphrase == "" {
-		return nil, errkind.New(errkind.PassphraseNeeded, op, "the file is encrypted; enter its passphrase")
+		return nil, errkind.Say(errkind.PassphraseNeeded, op, msg.New("errEncrypted"))
 	}
 	if problem := checkParams(p.Iterations, p.Salt); problem != "" {
 		return nil, errkind.New(errkind.Invalid, op, problem)
@@ -117,7 +118,7 @@ func derive(op, passphrase string, iter int, salt []byte, kdf KDF) (*Key, error)
 		if errkind.Of(err) != errkind.Unknown {
 			return nil, err
 		}
-		return nil, errkind.Wrap(errkind.Unknown, op, "could not derive the key from the passphrase; try again", err)
+		return nil, errkind.SayWrap(errkind.Unknown, op, msg.New("errDeriveFailed"), err)
 	}
 	if len(raw) != keySize {
 		return nil, errkind.New(errkind.Unknown, op, fmt.Sprintf("the key derivation returned %d bytes instead of %d (a bug)", len(raw), keySize))
@@ -152,7 +153,7 @@ func (k *Key) GoString() string { return k.String() }
 func (k *Key) Seal(plain []byte) ([]byte, error) {
 	nonce := make([]byte, NonceSize)
 	if err := readRand(k.rand, nonce); err != nil {
-		return nil, errkind.Wrap(errkind.Unknown, "encrypt", "could not get random bytes for the nonce; try again", err)
+		return nil, errkind.SayWrap(errkind.Unknown, "encrypt", msg.New("errRandom"), err)
 	}
 	return k.seal(plain, nonce), nil
 }
@@ -206,15 +207,13 @@ func (k *Key) fits(s *sealed) bool { return s.iter == k.iter && bytes.Equal(s.sa
 func (k *Key) open(s *sealed) ([]byte, error) {
 	plain, err := k.aead.Open(nil, s.nonce, s.ct, s.aad)
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Decrypt, "decrypt",
-			"wrong passphrase or damaged file: the passphrase does not open this file; check it (it is case-sensitive), or restore the file from a snapshot if it was damaged", err)
+		return nil, errkind.SayWrap(errkind.Decrypt, "decrypt", msg.New("errWrongPassphrase"), err)
 	}
 	return plain, nil
 }
 
 func otherKey() error {
-	return errkind.New(errkind.PassphraseNeeded, "decrypt",
-		"the file was encrypted with a different key (its passphrase was set or changed on another device); enter the passphrase")
+	return errkind.Say(errkind.PassphraseNeeded, "decrypt", msg.New("errOtherKey"))
 }
 
 // Seal encrypts plain under a key derived from passphrase with a fresh random
@@ -262,7 +261,7 @@ func OpenCached(data []byte, passphrase string, cached *Key, kdf KDF) ([]byte, *
 		if cached != nil {
 			return nil, nil, otherKey()
 		}
-		return nil, nil, errkind.New(errkind.PassphraseNeeded, "decrypt", "the file is encrypted; enter its passphrase")
+		return nil, nil, errkind.Say(errkind.PassphraseNeeded, "decrypt", msg.New("errEncrypted"))
 	}
 	k, err := derive("decrypt", passphrase, s.iter, s.salt, kdf)
 	if err != nil {
@@ -369,17 +368,19 @@ func cutBase64(b []byte, prefix, end string) ([]byte, []byte, bool) {
 // envelope.
 func parseJSON(data []byte) (*sealed, error) {
 	const op = "decrypt"
-	bad := func(msg string) error { return errkind.New(errkind.BadDocument, op, msg) }
+	bad := func(key string, args ...string) error {
+		return errkind.Say(errkind.BadDocument, op, msg.New(key, args...))
+	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(trimBOM(data), &top); err != nil || top == nil {
-		return nil, bad("the encrypted file is damaged or cut short (it is not a complete JSON object); restore it from a snapshot or export it again")
+		return nil, bad("errEncDamaged")
 	}
 	s, err := parseHeader(top, "ct")
 	if err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal(top["ct"], &s.ct); err != nil || len(s.ct) < tagSize {
-		return nil, bad("the encrypted file's content is damaged or cut short")
+		return nil, bad("errEncContentDamaged")
 	}
 	return s, nil
 }
@@ -389,24 +390,25 @@ func parseJSON(data []byte) (*sealed, error) {
 // other field allowed. The returned envelope has no ciphertext yet.
 func parseHeader(top map[string]json.RawMessage, body string) (*sealed, error) {
 	const op = "decrypt"
-	bad := func(msg string) error { return errkind.New(errkind.BadDocument, op, msg) }
+	bad := func(key string, args ...string) error {
+		return errkind.Say(errkind.BadDocument, op, msg.New(key, args...))
+	}
 	var format string
 	if err := json.Unmarshal(top["format"], &format); err != nil || format != Format {
-		return nil, bad("this is not a davsync encrypted file")
+		return nil, bad("errEncNotDavsync")
 	}
 	var v int
 	if err := json.Unmarshal(top["v"], &v); err != nil || v < 1 {
-		return nil, bad("the encrypted file has no valid version number; it is damaged or was not written by davsync")
+		return nil, bad("errEncNoVersion")
 	}
 	if v > Version {
-		return nil, errkind.New(errkind.NewerVersion, op, fmt.Sprintf(
-			"the file was encrypted by a newer davsync (envelope version %d, this one reads %d); update davsync on this device", v, Version))
+		return nil, errkind.Say(errkind.NewerVersion, op, msg.New("errEncNewer", strconv.Itoa(v), strconv.Itoa(Version)))
 	}
 	for key := range top {
 		switch key {
 		case "format", "v", "kdf", "cipher", "nonce", body:
 		default:
-			return nil, bad(fmt.Sprintf("the encrypted file has an unexpected field %s; it was changed by something other than davsync", quote(key)))
+			return nil, bad("errEncField", quote(key))
 		}
 	}
 	var kdf struct {
@@ -415,21 +417,21 @@ func parseHeader(top map[string]json.RawMessage, body string) (*sealed, error) {
 		Salt []byte `json:"salt"`
 	}
 	if err := strictUnmarshal(top["kdf"], &kdf); err != nil {
-		return nil, bad("the encrypted file's key derivation settings are damaged")
+		return nil, bad("errEncKDFDamaged")
 	}
 	if kdf.Name != KDFName {
-		return nil, bad(fmt.Sprintf("the file uses key derivation %s, which davsync does not know", quote(kdf.Name)))
+		return nil, bad("errEncUnknownKDF", quote(kdf.Name))
 	}
-	if problem := checkParams(kdf.Iter, kdf.Salt); problem != "" {
-		return nil, bad("the encrypted file is damaged or was not written by davsync: " + problem)
+	if checkParams(kdf.Iter, kdf.Salt) != "" {
+		return nil, bad("errEncParams", strconv.Itoa(kdf.Iter), strconv.Itoa(len(kdf.Salt)))
 	}
 	var cipherName string
 	if err := json.Unmarshal(top["cipher"], &cipherName); err != nil || cipherName != CipherName {
-		return nil, bad(fmt.Sprintf("the file uses cipher %s, which davsync does not know", quote(cipherName)))
+		return nil, bad("errEncUnknownCipher", quote(cipherName))
 	}
 	s := &sealed{iter: kdf.Iter, salt: kdf.Salt}
 	if err := json.Unmarshal(top["nonce"], &s.nonce); err != nil || len(s.nonce) != NonceSize {
-		return nil, bad("the encrypted file's nonce is damaged")
+		return nil, bad("errEncNonce")
 	}
 	s.aad = append(appendHeader(nil, s.iter, s.salt), '}')
 	return s, nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/limits"
+	"github.com/davsync/davsync/internal/msg"
 )
 
 // IsGzip reports whether b starts with the gzip magic bytes and the deflate
@@ -35,21 +36,20 @@ func Gunzip(b []byte, limit int64) ([]byte, error) {
 		limit = limits.Document
 	}
 	if !IsGzip(b) {
-		return nil, errkind.New(errkind.BadDocument, op, "the file is not gzip-compressed data")
+		return nil, errkind.Say(errkind.BadDocument, op, msg.New("errNotGzip"))
 	}
 	r, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
-		return nil, errkind.Wrap(errkind.BadDocument, op, "the compressed file is damaged; restore it from a snapshot or export it again", err)
+		return nil, errkind.SayWrap(errkind.BadDocument, op, msg.New("errGzipDamaged"), err)
 	}
 	var out bytes.Buffer
 	out.Grow(int(min(limit, int64(len(b))*4+512)))
 	n, err := io.Copy(&out, io.LimitReader(r, limit+1))
 	if err != nil {
-		return nil, errkind.Wrap(errkind.BadDocument, op, "the compressed file is damaged or cut short; restore it from a snapshot or export it again", err)
+		return nil, errkind.SayWrap(errkind.BadDocument, op, msg.New("errGzipCutShort"), err)
 	}
 	if n > limit {
-		return nil, errkind.New(errkind.TooLarge, op, fmt.Sprintf(
-			"the file expands to more than %s; davsync reads at most that much, so check that this is the right file", mib(limit)))
+		return nil, errkind.Say(errkind.TooLarge, op, msg.New("errExpandsTooLarge", mib(limit)))
 	}
 	return out.Bytes(), nil
 }

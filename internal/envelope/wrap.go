@@ -1,10 +1,9 @@
 package envelope
 
 import (
-	"fmt"
-
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/limits"
+	"github.com/davsync/davsync/internal/msg"
 )
 
 // Unwrapped is a document with its envelope and compression peeled off.
@@ -40,8 +39,7 @@ func Unwrap(data []byte, passphrase string, cached *Key, kdf KDF, limit int64) (
 		u.Plain, u.Compressed = plain, true
 	}
 	if int64(len(u.Plain)) > limit {
-		return nil, errkind.New(errkind.TooLarge, "read", fmt.Sprintf(
-			"the file is larger than %s; davsync reads at most that much, so check that this is the right file", mib(limit)))
+		return nil, errkind.Say(errkind.TooLarge, "read", msg.New("errLargerThan", mib(limit)))
 	}
 	return u, nil
 }

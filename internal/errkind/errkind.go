@@ -11,6 +11,8 @@ package errkind
 import (
 	"errors"
 	"time"
+
+	"github.com/davsync/davsync/internal/msg"
 )
 
 // Kind is a stable, machine-readable failure class. Kind implements error so
@@ -126,8 +128,32 @@ type Error struct {
 	// preview of a held operation, which a confirmation must name); nil
 	// when there is none. Like Msg it never holds a secret.
 	Detail []byte
+	// Note is Msg as a message key with parameters, which the pages render
+	// in the user's language (Msg stays the English for logs and the
+	// command line). Its zero value means the message has no key.
+	Note msg.Msg
 	// Err is the underlying cause, if any.
 	Err error
+}
+
+// Say returns an *Error of kind k whose message is m: Msg is its English,
+// Note its key for the pages.
+func Say(k Kind, op string, m msg.Msg) *Error {
+	return &Error{Kind: k, Op: op, Msg: m.Text, Note: m}
+}
+
+// SayWrap is Say keeping err as the cause. When the cause is davsync's own
+// *Error its message follows in brackets (the pages show its note below
+// m's); a foreign error's text (a browser's, a parser's) is not shown.
+func SayWrap(k Kind, op string, m msg.Msg, err error) *Error {
+	e := &Error{Kind: k, Op: op, Msg: m.Text, Note: m, Err: err}
+	var cause *Error
+	if errors.As(err, &cause) {
+		if c := Message(cause); c != "" {
+			e.Msg += " (" + c + ")"
+		}
+	}
+	return e
 }
 
 // New returns an *Error of kind k with a user-facing message.
@@ -191,6 +217,20 @@ func DetailOf(err error) []byte {
 		err = errors.Unwrap(err)
 	}
 	return nil
+}
+
+// Notes returns the keyed messages of err's chain, outermost first: what
+// the pages show, in the user's language, instead of Message's English.
+// An *Error without a key adds nothing (its English stays in Message).
+func Notes(err error) []msg.Msg {
+	var out []msg.Msg
+	for err != nil {
+		if e, ok := err.(*Error); ok && e.Note.Key != "" {
+			out = append(out, e.Note)
+		}
+		err = errors.Unwrap(err)
+	}
+	return out
 }
 
 // Message returns the user-facing message of the first *Error in err's chain,

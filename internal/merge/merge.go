@@ -10,6 +10,7 @@ import (
 	"github.com/davsync/davsync/internal/backup"
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/hlc"
+	"github.com/davsync/davsync/internal/msg"
 )
 
 // Strategy says which way data flows in a sync.
@@ -61,7 +62,7 @@ type Outcome struct {
 	// user can choose (see KeepBoth). The merged Doc already holds the winner.
 	Conflicts []Conflict
 	// Warnings are for the user, e.g. timestamps far in the future.
-	Warnings []string
+	Warnings []msg.Msg
 }
 
 // Changes counts, per collection, what a merge changes on one side. The
@@ -478,36 +479,35 @@ func count(from, to *backup.Document, ch Changes) {
 // FutureWarnings names what in d carries a timestamp more than a day ahead
 // of now (the wall clock, ms): at most maxWarnings lines and a count of the
 // rest.
-func FutureWarnings(d *backup.Document, now int64) []string {
-	var w []string
+func FutureWarnings(d *backup.Document, now int64) []msg.Msg {
+	var w []msg.Msg
 	more := 0
-	add := func(s string) {
+	add := func(key string, args ...string) {
 		if len(w) < maxWarnings {
-			w = append(w, s)
+			w = append(w, msg.New(key, args...))
 		} else {
 			more++
 		}
 	}
 	when := func(ts int64) string { return time.UnixMilli(ts).UTC().Format(time.RFC3339) }
-	const tail = " is more than a day ahead of this device's clock; a device (or the WebDAV server) with a wrong clock wrote it. Check the date and time settings of your devices and the server."
 	for _, name := range d.Names() {
 		c := d.Collections[name]
 		for _, r := range c.Records {
 			if hlc.Ahead(r.UpdatedAt, now) {
-				add(name + " record " + strconv.Quote(r.ID) + ": updated_at " + when(r.UpdatedAt) + tail)
+				add("warnFutureRecord", name, r.ID, when(r.UpdatedAt))
 			}
 		}
 		for _, t := range c.Tombstones {
 			if hlc.Ahead(t.DeletedAt, now) {
-				add(name + " tombstone " + strconv.Quote(t.ID) + ": deleted_at " + when(t.DeletedAt) + tail)
+				add("warnFutureDeletion", name, t.ID, when(t.DeletedAt))
 			}
 		}
 	}
 	if hlc.Ahead(d.Preferences.UpdatedAt, now) {
-		add("preferences: updated_at " + when(d.Preferences.UpdatedAt) + tail)
+		add("warnFuturePreferences", when(d.Preferences.UpdatedAt))
 	}
 	if more > 0 {
-		w = append(w, "and "+strconv.Itoa(more)+" more timestamps ahead of this device's clock")
+		w = append(w, msg.Count("warnFutureMore", more))
 	}
 	return w
 }

@@ -312,8 +312,9 @@ func TestFutureWarnings(t *testing.T) {
 		`{"id":"bad clock","updated_at":` + itoa(now+day+1) + `}`,
 	}, backup.Tombstone{ID: "t", DeletedAt: now + 2*day})
 	res := merge(t, backup.New(), d, Terms{Now: now})
-	if len(res.Warnings) != 2 || !strings.Contains(res.Warnings[0], `accounts record "bad clock"`) ||
-		!strings.Contains(res.Warnings[1], `tombstone "t"`) || !strings.Contains(res.Warnings[0], "ahead of this device's clock") {
+	if len(res.Warnings) != 2 || !strings.Contains(res.Warnings[0].String(), `accounts record "bad clock"`) ||
+		!strings.Contains(res.Warnings[1].String(), `deletion "t"`) || !strings.Contains(res.Warnings[0].String(), "ahead of this device's clock") ||
+		res.Warnings[0].Key != "warnFutureRecord" || res.Warnings[1].Key != "warnFutureDeletion" {
 		t.Fatalf("warnings = %q", res.Warnings)
 	}
 	// Accepted, not refused: the record is in the result.
@@ -325,7 +326,7 @@ func TestFutureWarnings(t *testing.T) {
 		many = append(many, `{"id":"r`+itoa(int64(i))+`","updated_at":`+itoa(now+2*day)+`}`)
 	}
 	res = merge(t, backup.New(), doc(t, many), Terms{Now: now})
-	if len(res.Warnings) != maxWarnings+1 || !strings.Contains(res.Warnings[maxWarnings], "10 more") {
+	if len(res.Warnings) != maxWarnings+1 || !strings.Contains(res.Warnings[maxWarnings].String(), "10 more") {
 		t.Fatalf("warnings not capped: %d %q", len(res.Warnings), res.Warnings[len(res.Warnings)-1])
 	}
 }

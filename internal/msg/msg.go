@@ -10,6 +10,7 @@
 package msg
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 )
@@ -41,9 +42,24 @@ func Count(key string, n int, args ...string) Msg {
 	return m
 }
 
-// Plain is English text that has no key (an All API Hub conversion's or
-// the merge's per-record notes): the pages show it as it is.
+// Plain is English text that has no key (a status saved by davsync 0.1):
+// the pages show it as it is.
 func Plain(text string) Msg { return Msg{Text: text} }
+
+// UnmarshalJSON reads a message, or a plain string as Plain: statuses
+// saved before warnings were messages held English text.
+func (m *Msg) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*m = Plain(s)
+		return nil
+	}
+	type fields Msg // without this method
+	return json.Unmarshal(b, (*fields)(m))
+}
 
 // String is the message in English.
 func (m Msg) String() string {

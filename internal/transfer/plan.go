@@ -235,9 +235,7 @@ func (p *planner) plan(accMode, prefMode Mode) (*ImportPlan, error) {
 	pv.NotImported, pv.Notes, pv.Warnings = []allapihub.Item{}, []msg.Msg{}, []msg.Msg{}
 	if in.report != nil {
 		pv.NotImported = append(pv.NotImported, in.report.NotImported...)
-		for _, n := range in.report.Notes {
-			pv.Notes = append(pv.Notes, msg.Plain(n))
-		}
+		pv.Notes = append(pv.Notes, in.report.Notes...)
 	}
 	if n, ex := nonWebURLs(in.doc); n > 0 && in.hasRecords {
 		pv.Warnings = append(pv.Warnings, msg.Count("importNonWebURLs", n, strconv.Quote(ex)))
@@ -283,9 +281,7 @@ func (p *planner) plan(accMode, prefMode Mode) (*ImportPlan, error) {
 			return nil, err
 		}
 		out, conflicts = res.Doc, res.Conflicts
-		for _, w := range res.Warnings {
-			pv.Warnings = append(pv.Warnings, msg.Plain(w))
-		}
+		pv.Warnings = append(pv.Warnings, res.Warnings...)
 	}
 	out.ExportedAt = p.local.ExportedAt
 

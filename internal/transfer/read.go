@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/davsync/davsync/internal/allapihub"
@@ -12,6 +13,7 @@ import (
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/jsonlimit"
 	"github.com/davsync/davsync/internal/limits"
+	"github.com/davsync/davsync/internal/msg"
 	"github.com/tidwall/gjson"
 )
 
@@ -67,7 +69,7 @@ func read(data []byte, passphrase string, kdf envelope.KDF, now int64) (*incomin
 	}
 	data = trim(data)
 	if len(data) == 0 {
-		return nil, errkind.New(errkind.BadDocument, op, "Nothing to import: the file or the pasted text is empty.")
+		return nil, errkind.Say(errkind.BadDocument, op, msg.New("errImportEmpty"))
 	}
 	data, err := unBase64(data)
 	if err != nil {
@@ -89,7 +91,7 @@ layers:
 			plain, err := envelope.Gunzip(data, limits.Import)
 			if err != nil {
 				if errkind.Of(err) == errkind.TooLarge {
-					return nil, errkind.Wrap(errkind.TooLarge, op, "The file expands to more than 32 MiB; davsync imports files up to 32 MiB. Check that this is a davsync or All API Hub backup. Nothing was imported.", err)
+					return nil, errkind.SayWrap(errkind.TooLarge, op, msg.New("errImportExpands"), err)
 				}
 				return nil, err
 			}
@@ -184,7 +186,7 @@ func unBase64(data []byte) ([]byte, error) {
 	out := make([]byte, base64.StdEncoding.DecodedLen(len(clean)))
 	n, err := base64.StdEncoding.Decode(out, clean)
 	if err != nil {
-		return nil, errkind.Wrap(errkind.BadDocument, op, "The text looks like a compressed backup in base64 but is damaged or incomplete. Choose the file itself or copy all of it. Nothing was imported.", err)
+		return nil, errkind.SayWrap(errkind.BadDocument, op, msg.New("errImportBase64"), err)
 	}
 	return out[:n], nil
 }
@@ -203,12 +205,11 @@ func trim(b []byte) []byte {
 }
 
 func tooLarge(n int) error {
-	return errkind.New(errkind.TooLarge, op, fmt.Sprintf(
-		"The file is %s; davsync imports files up to 32 MiB. Check that this is a davsync or All API Hub backup. Nothing was imported.", mib(n)))
+	return errkind.Say(errkind.TooLarge, op, msg.New("errImportTooLarge", mib(n)))
 }
 
 func notBackup() error {
-	return errkind.New(errkind.BadDocument, op, "The file is JSON but neither a davsync export nor an All API Hub backup. Pick a file exported by davsync or by All API Hub. Nothing was imported.")
+	return errkind.Say(errkind.BadDocument, op, msg.New("errImportUnknown"))
 }
 
 // checkJSON bounds nesting with a linear scan, then validates the grammar
@@ -219,14 +220,13 @@ func checkJSON(data []byte) (jsonlimit.Checked, error) {
 	case jsonlimit.OK:
 		return c, nil
 	case jsonlimit.TooDeep:
-		return c, errkind.New(errkind.BadDocument, op, fmt.Sprintf(
-			"The file nests JSON more than %d levels deep, which no davsync or All API Hub backup does. Check that you picked the right file. Nothing was imported.", jsonlimit.MaxDepth))
+		return c, errkind.Say(errkind.BadDocument, op, msg.New("errImportTooDeep", strconv.Itoa(jsonlimit.MaxDepth)))
 	case jsonlimit.Truncated:
 		if data[0] == '{' || data[0] == '[' {
-			return c, errkind.New(errkind.BadDocument, op, "The file ends in the middle of its JSON: it looks cut short (an incomplete download or copy). Get a complete copy and import it again. Nothing was imported.")
+			return c, errkind.Say(errkind.BadDocument, op, msg.New("errImportCutShort"))
 		}
 	case jsonlimit.NotUTF8:
-		return c, errkind.New(errkind.BadDocument, op, "The file is JSON but not UTF-8 text (it may be damaged, or saved in another encoding). Export it again. Nothing was imported.")
+		return c, errkind.Say(errkind.BadDocument, op, msg.New("errImportNotUTF8"))
 	}
-	return c, errkind.New(errkind.BadDocument, op, "The file is not JSON, so it is not a davsync or All API Hub backup (or it is damaged). Pick a file exported by davsync or by All API Hub. Nothing was imported.")
+	return c, errkind.Say(errkind.BadDocument, op, msg.New("errImportNotJSON"))
 }

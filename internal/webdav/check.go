@@ -117,14 +117,14 @@ func (c *Client) check(ctx context.Context, res *CheckResult) error {
 		res.CredentialsOK = true
 		if self != nil && !self.IsDir {
 			res.Folder = FolderIsFile
-			return errkind.New(errkind.Invalid, "check", "the server URL points at a file, not a folder; enter the folder's URL")
+			return errkind.Say(errkind.Invalid, "check", msg.New("errURLIsFile"))
 		}
 		res.Folder = FolderExists
 	case errkind.NotFound:
 		res.CredentialsOK = true
 		if mkErr := c.MkcolAll(ctx, ""); mkErr != nil {
 			res.Folder = FolderNotCreated
-			return errkind.Wrap(errkind.Of(mkErr), "check", "the folder does not exist on the server and could not be created ("+errkind.Message(mkErr)+"); create it yourself or fix the URL", mkErr)
+			return errkind.SayWrap(errkind.Of(mkErr), "check", msg.New("errCannotCreateFolder"), mkErr)
 		}
 		res.Folder = FolderCreated
 	case errkind.Forbidden:
@@ -160,9 +160,9 @@ func (c *Client) check(ctx context.Context, res *CheckResult) error {
 	pr, err := c.Put(ctx, a, []byte(checkBody), PutCondition{IfNoneMatchAny: true, ContentType: "text/plain; charset=utf-8"})
 	if err != nil {
 		if errkind.Of(err) == errkind.Precondition {
-			return errkind.Wrap(errkind.Precondition, "check", "a scratch file unexpectedly existed already; run the check again", err)
+			return errkind.SayWrap(errkind.Precondition, "check", msg.New("errScratchExists"), err)
 		}
-		return errkind.Wrap(errkind.Of(err), "check", "davsync cannot write into the folder ("+errkind.Message(err)+"); check that the account may write there", err)
+		return errkind.SayWrap(errkind.Of(err), "check", msg.New("errCannotWrite"), err)
 	}
 	res.CanWrite = true
 	c.learn(func(t *Traits) { t.PutETag = yesNo(pr.ETag != "") })
@@ -264,7 +264,7 @@ func (c *Client) check(ctx context.Context, res *CheckResult) error {
 
 	// DELETE: the moved file (or b if the move failed).
 	if err := c.Delete(ctx, b, ""); err != nil {
-		return errkind.Wrap(errkind.Of(err), "check", "davsync can write but not delete files in the folder ("+errkind.Message(err)+"); check the account's permissions", err)
+		return errkind.SayWrap(errkind.Of(err), "check", msg.New("errCannotDelete"), err)
 	}
 	res.CanDelete = true
 	return nil

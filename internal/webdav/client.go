@@ -13,6 +13,7 @@ import (
 
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/limits"
+	"github.com/davsync/davsync/internal/msg"
 )
 
 // Client talks WebDAV to one folder on one server. It is safe for
@@ -171,7 +172,7 @@ func New(baseURL, username, password string, t Transport, opts ...Option) (*Clie
 	}
 	u, err := url.Parse(strings.TrimSpace(baseURL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errkind.New(errkind.Invalid, op, "the server URL is not a valid http:// or https:// address; enter the full folder URL, e.g. https://cloud.example.com/remote.php/dav/files/me/davsync/")
+		return nil, errkind.Say(errkind.Invalid, op, msg.New("errURLInvalid"))
 	}
 	if u.User != nil {
 		if username == "" {
@@ -417,7 +418,7 @@ func (c *Client) send(ctx context.Context, op, method, u string, hdr map[string]
 			return nil, c.transportError(ctx, op, err)
 		}
 		if resp == nil {
-			return nil, errkind.New(errkind.Network, op, "the connection returned no answer; try again")
+			return nil, errkind.Say(errkind.Network, op, msg.New("errNoAnswer"))
 		}
 		c.mu.Lock()
 		c.count.BytesDown += int64(len(resp.Body))
@@ -432,12 +433,12 @@ func (c *Client) send(ctx context.Context, op, method, u string, hdr map[string]
 			// A transport that does not check Content-Length itself (or a
 			// proxy that cut the body) must not hand a truncated file to
 			// the sync cycle; as a network error it is retried.
-			return nil, errkind.New(errkind.Network, op, "the answer was cut short ("+itoa(len(resp.Body))+" of "+formatInt(n)+" bytes arrived); check the connection and try again")
+			return nil, errkind.Say(errkind.Network, op, msg.New("errCutShort", itoa(len(resp.Body)), formatInt(n)))
 		}
 		if resp.Status == 401 {
 			chs := ParseWWWAuthenticate(resp.Header["www-authenticate"])
 			if c.downgrade(chs) {
-				return nil, errkind.New(errkind.Auth, op, "the server asked for the password in the clear (Basic login) although it used Digest login before; someone may be intercepting the connection, so davsync did not send the password. If the server's login really changed, run Test connection to accept it (HTTP 401)")
+				return nil, errkind.Say(errkind.Auth, op, msg.New("errAuthDowngrade"))
 			}
 			if authTries < 2 && c.adopt(chs, sent) {
 				authTries++
@@ -495,11 +496,11 @@ func (c *Client) maxBody(method string) int64 {
 func tooLarge(op, method string, max int64) *errkind.Error {
 	switch method {
 	case "PROPFIND":
-		return errkind.New(errkind.TooLarge, op, "the server's folder listing is larger than "+formatSize(max)+"; davsync refuses to read it. Point davsync at a folder with fewer files")
+		return errkind.Say(errkind.TooLarge, op, msg.New("errListingTooLarge", formatSize(max)))
 	case "GET":
-		return errkind.New(errkind.TooLarge, op, "the file on the server is larger than "+formatSize(max)+", more than any davsync file can be; davsync stopped reading it. Check that the URL points at davsync's folder")
+		return errkind.Say(errkind.TooLarge, op, msg.New("errFileTooLarge", formatSize(max)))
 	}
-	return errkind.New(errkind.TooLarge, op, "the server's answer to "+method+" is larger than "+formatSize(max)+", more than any answer davsync expects; it stopped reading it. Check that the URL points at a WebDAV folder")
+	return errkind.Say(errkind.TooLarge, op, msg.New("errAnswerTooLarge", method, formatSize(max)))
 }
 
 // formatSize writes n bytes as "64 MiB", "1.5 MiB" or "900 KiB".
@@ -555,24 +556,24 @@ func formatInt(n int64) string { return strconv.FormatInt(n, 10) }
 func (c *Client) transportError(ctx context.Context, op string, err error) error {
 	if ctx.Err() != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return errkind.Wrap(errkind.Timeout, op, "the operation took too long and was stopped; try again, or check the connection to the server", err)
+			return errkind.SayWrap(errkind.Timeout, op, msg.New("errTookTooLong"), err)
 		}
-		return errkind.Wrap(errkind.Canceled, op, "the operation was canceled", err)
+		return errkind.SayWrap(errkind.Canceled, op, msg.New("errCanceled"), err)
 	}
 	cause := errkind.Message(err)
 	switch {
 	case errkind.Of(err) == errkind.Timeout || errors.Is(err, context.DeadlineExceeded):
-		return errkind.Wrap(errkind.Timeout, op, "the server did not answer in time ("+cause+"); check the connection or try again later", err)
+		return errkind.SayWrap(errkind.Timeout, op, msg.New("errNoAnswerInTime"), err)
 	case errkind.Of(err) == errkind.Canceled || errors.Is(err, context.Canceled):
-		return errkind.Wrap(errkind.Canceled, op, "the operation was canceled", err)
+		return errkind.SayWrap(errkind.Canceled, op, msg.New("errCanceled"), err)
 	case errkind.Of(err) == errkind.Network:
 		// The transport already said what to check (fetch hides the cause).
-		return errkind.Wrap(errkind.Network, op, "could not reach the server at "+c.base.Host+": "+cause, err)
+		return errkind.SayWrap(errkind.Network, op, msg.New("errUnreachable", c.base.Host), err)
 	case errkind.Of(err) != errkind.Unknown:
 		// The transport already knew better (e.g. too_large).
 		return errkind.Wrap(errkind.Of(err), op, cause, err)
 	}
-	return errkind.Wrap(errkind.Network, op, "could not reach the server at "+c.base.Host+" ("+cause+"); check the server URL and the network connection", err)
+	return errkind.SayWrap(errkind.Network, op, msg.New("errUnreachableCheck", c.base.Host), err)
 }
 
 // retryableStatus lists answers after which the same request may succeed.

@@ -7,14 +7,15 @@ import (
 	"strings"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/msg"
 )
 
 // Discovery is where Discover found the WebDAV folder, and why there.
 type Discovery struct {
 	// URL is the folder to use.
 	URL string `json:"url"`
-	// Reason says how it was found, in words.
-	Reason string `json:"reason"`
+	// Reason says how it was found.
+	Reason msg.Msg `json:"reason"`
 	// Product is the server's own name for itself when it said one
 	// (Nextcloud's and ownCloud's status.php), else "".
 	Product string `json:"product,omitempty"`
@@ -33,27 +34,30 @@ func Discover(ctx context.Context, rawURL, username, password string, t Transpor
 	const op = "discover"
 	u, err := url.Parse(strings.TrimSpace(rawURL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errkind.New(errkind.Invalid, op, "enter the server's address, for example https://cloud.example.com")
+		return nil, errkind.Say(errkind.Invalid, op, msg.New("errEnterAddress"))
 	}
 	origin := u.Scheme + "://" + u.Host
 	product := statusProduct(ctx, origin, t)
-	type candidate struct{ path, reason string }
+	type candidate struct {
+		path   string
+		reason msg.Msg
+	}
 	var cands []candidate
 	user := escapeSegment(username)
 	if username != "" {
-		cands = append(cands, candidate{"/remote.php/dav/files/" + user + "/", "the files folder Nextcloud and ownCloud give user " + username})
+		cands = append(cands, candidate{"/remote.php/dav/files/" + user + "/", msg.New("discFilesFolder", username)})
 	}
-	cands = append(cands, candidate{"/remote.php/webdav/", "the older WebDAV address of Nextcloud and ownCloud"})
+	cands = append(cands, candidate{"/remote.php/webdav/", msg.New("discLegacy")})
 	if loc := wellKnown(ctx, origin, t); loc != "" {
-		cands = append(cands, candidate{loc, "where the server's /.well-known/webdav points"})
+		cands = append(cands, candidate{loc, msg.New("discWellKnown")})
 	}
 	for _, p := range []string{"/dav/", "/webdav/"} {
-		cands = append(cands, candidate{p, "a common WebDAV path"})
+		cands = append(cands, candidate{p, msg.New("discCommon")})
 	}
 	if p := u.EscapedPath(); p != "" && p != "/" {
-		cands = append([]candidate{{p, "the address as given"}}, cands...)
+		cands = append([]candidate{{p, msg.New("discAsGiven")}}, cands...)
 	} else {
-		cands = append(cands, candidate{"/", "the address itself"})
+		cands = append(cands, candidate{"/", msg.New("discItself")})
 	}
 	var firstErr error
 	for _, c := range cands {
@@ -66,7 +70,8 @@ func Discover(ctx context.Context, rawURL, username, password string, t Transpor
 		case err == nil && r.IsDir:
 			d := &Discovery{URL: cl.BaseURL(), Reason: c.reason, Product: product}
 			if product != "" {
-				d.Reason += " (" + product + " answers at this address)"
+				// The product answering there says more than the path tried.
+				d.Reason = msg.New("discProduct", product)
 			}
 			return d, nil
 		case errkind.Of(err) == errkind.Auth:
@@ -79,7 +84,7 @@ func Discover(ctx context.Context, rawURL, username, password string, t Transpor
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	return nil, errkind.New(errkind.NotFound, op, "no WebDAV folder was found at "+origin+"; enter the full WebDAV address your provider gives (for Nextcloud: Files → Settings → WebDAV)")
+	return nil, errkind.Say(errkind.NotFound, op, msg.New("errNothingDiscovered", origin))
 }
 
 // statusProduct asks Nextcloud's and ownCloud's status.php (no login) who

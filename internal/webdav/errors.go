@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/msg"
 )
 
 // statusError turns an HTTP answer the operation did not expect into an
@@ -13,58 +14,61 @@ import (
 // contains credentials, and neither does anything else used here.
 func (c *Client) statusError(op, method, rel string, resp *Response) *errkind.Error {
 	s := resp.Status
-	name := "\"" + rel + "\""
+	name := rel
 	if rel == "" {
-		name = "the configured folder"
+		name = c.base.Path
 	}
-	code := " (HTTP " + itoa(s) + ")"
-	e := func(k errkind.Kind, msg string) *errkind.Error { return errkind.New(k, op, msg+code) }
+	code := itoa(s)
+	e := func(k errkind.Kind, key string, args ...string) *errkind.Error {
+		return errkind.Say(k, op, msg.New(key, append(args, code)...))
+	}
 	switch {
 	case s == 401:
-		return e(errkind.Auth, "the server rejected the username or password; check them in the settings (an app password may be needed if the account uses two-factor login)"+c.unsupportedAuth(resp))
-	case s == 403:
-		return e(errkind.Forbidden, "the server accepted the login but refused access to "+name+"; check that this account may read and write that folder")
-	case (s == 404 || s == 409 || s == 424) && method == "PUT":
-		return e(errkind.FolderMissing, "the folder that should contain "+name+" does not exist on the server; davsync creates it when it syncs — or check the folder URL in the settings")
-	case s == 404 && method == "MKCOL":
-		return e(errkind.FolderMissing, "the folder that should contain "+name+" does not exist on the server; check the folder path in the settings")
-	case s == 404:
-		return e(errkind.NotFound, name+" does not exist on the server")
-	case s == 409 || s == 424:
-		return e(errkind.FolderMissing, "the folder that should contain "+name+" does not exist on the server; check the folder path in the settings")
-	case s == 412:
-		return e(errkind.Precondition, name+" was changed on the server by someone else since it was last read; read it again before writing")
-	case s == 423:
-		return e(errkind.Locked, name+" is locked by another program on the server; wait until it finishes or remove the lock on the server")
-	case s == 507:
-		return e(errkind.InsufficientStorage, "the server has no space left for "+name+"; free space or raise the account's quota")
-	case s == 413:
-		return e(errkind.TooLarge, "the server refused "+name+" as too large; raise the server's upload limit (for nginx, client_max_body_size)")
-	case s == 405 || s == 501:
-		return e(errkind.Unsupported, "the server does not allow "+method+" on "+name+"; check that the URL points at a WebDAV folder")
-	case s == 429 || (s == 503 && resp.Header["retry-after"] != ""):
-		err := e(errkind.RateLimited, "the server asks to slow down; davsync will try again later")
-		if t, ok := retryAfterOf(resp, c.cfg.now()); ok {
-			err.RetryAfter = t
-			err.Msg = "the server asks to slow down until " + t.UTC().Format("15:04:05 UTC") + "; davsync will try again then" + code
+		if schemes := c.unsupportedAuth(resp); schemes != "" {
+			return e(errkind.Auth, "errHTTPAuthScheme", schemes)
 		}
-		return err
+		return e(errkind.Auth, "errHTTPAuth")
+	case s == 403:
+		return e(errkind.Forbidden, "errHTTPForbidden", name)
+	case (s == 404 || s == 409 || s == 424) && method == "PUT":
+		return e(errkind.FolderMissing, "errHTTPPutNoFolder", name)
+	case s == 404 && method == "MKCOL", s == 409 || s == 424:
+		return e(errkind.FolderMissing, "errHTTPNoFolder", name)
+	case s == 404:
+		return e(errkind.NotFound, "errHTTPNotFound", name)
+	case s == 412:
+		return e(errkind.Precondition, "errHTTPChanged", name)
+	case s == 423:
+		return e(errkind.Locked, "errHTTPLocked", name)
+	case s == 507:
+		return e(errkind.InsufficientStorage, "errHTTPFull", name)
+	case s == 413:
+		return e(errkind.TooLarge, "errHTTPTooLarge", name)
+	case s == 405 || s == 501:
+		return e(errkind.Unsupported, "errHTTPMethod", method, name)
+	case s == 429 || (s == 503 && resp.Header["retry-after"] != ""):
+		if t, ok := retryAfterOf(resp, c.cfg.now()); ok {
+			err := e(errkind.RateLimited, "errHTTPSlowDownUntil", t.UTC().Format("15:04:05 UTC"))
+			err.RetryAfter = t
+			return err
+		}
+		return e(errkind.RateLimited, "errHTTPSlowDown")
 	case s == 503:
-		return e(errkind.Server, "the server is temporarily unavailable; try again later")
+		return e(errkind.Server, "errHTTPUnavailable")
 	case s >= 500:
-		return e(errkind.Server, "the server failed to handle the request; try again later, and if it keeps failing check the server's error log")
+		return e(errkind.Server, "errHTTPServer")
 	case s == 408:
-		return e(errkind.Timeout, "the server gave up waiting for the request; check the connection and try again")
+		return e(errkind.Timeout, "errHTTPTimeout")
 	case s >= 300 && s < 400:
 		loc := clip(redactURL(resolveRef(c.urlFor(rel, false), resp.Header["location"])), 200)
 		if loc == "" {
-			return e(errkind.Redirected, "the server redirects this address elsewhere without saying where; check the server URL in the settings")
+			return e(errkind.Redirected, "errHTTPRedirectNowhere")
 		}
-		return e(errkind.Redirected, "the server moved to "+loc+"; update the server URL in the settings")
+		return e(errkind.Redirected, "errHTTPRedirect", loc)
 	case s == 400:
-		return e(errkind.BadResponse, "the server refused the request as malformed; it may not support WebDAV at this URL")
+		return e(errkind.BadResponse, "errHTTPMalformed")
 	}
-	return e(errkind.BadResponse, "the server answered unexpectedly to "+method+" on "+name)
+	return e(errkind.BadResponse, "errHTTPUnexpected", method, name)
 }
 
 // clip makes a server-supplied string safe to show: no control characters
@@ -85,8 +89,9 @@ func clip(s string, n int) string {
 	return string(out)
 }
 
-// unsupportedAuth explains a 401 whose challenges the client cannot answer
-// (NTLM, Bearer, ...), because then the password is not the problem.
+// unsupportedAuth names the schemes of a 401 whose challenges the client
+// cannot answer (NTLM, Bearer, ...), because then the password is not the
+// problem; "" when it can answer one.
 func (c *Client) unsupportedAuth(resp *Response) string {
 	chs := ParseWWWAuthenticate(resp.Header["www-authenticate"])
 	if len(chs) == 0 {
@@ -99,5 +104,5 @@ func (c *Client) unsupportedAuth(resp *Response) string {
 	for _, ch := range chs {
 		names = append(names, clip(ch.Scheme, 20))
 	}
-	return "; the server only offers " + strings.Join(names, ", ") + " login, which davsync does not support (it needs Basic or Digest)"
+	return strings.Join(names, ", ")
 }

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/msg"
 )
 
 // Resource is one file or folder as a PROPFIND reports it.
@@ -75,7 +76,7 @@ type msEntry struct {
 // bytes and anything whose root element is not a multistatus.
 func parseMultistatus(op string, body []byte, reqPath string, max int64) ([]msEntry, error) {
 	if max > 0 && int64(len(body)) > max {
-		return nil, errkind.New(errkind.TooLarge, op, "the server's folder listing is larger than "+formatInt(max>>20)+" MiB; davsync refuses to read it. Point davsync at a folder with fewer files")
+		return nil, errkind.Say(errkind.TooLarge, op, msg.New("errListingTooLarge", formatSize(max)))
 	}
 	if looksLikeHTML(body) {
 		return nil, notDAVError(op)
@@ -87,12 +88,12 @@ func parseMultistatus(op string, body []byte, reqPath string, max int64) ([]msEn
 		tok, err := d.Token()
 		if err != nil {
 			if errors.Is(err, io.EOF) && len(bytes.TrimSpace(body)) == 0 {
-				return nil, errkind.New(errkind.BadResponse, op, "the server's answer is empty where a WebDAV listing was expected; check that the URL points at a WebDAV folder")
+				return nil, errkind.Say(errkind.BadResponse, op, msg.New("errEmptyListing"))
 			}
 			if errors.Is(err, io.EOF) {
 				err = errors.New("no XML element")
 			}
-			return nil, errkind.Wrap(errkind.BadResponse, op, "the server's answer is not valid XML ("+err.Error()+"); check that the URL points at a WebDAV folder", err)
+			return nil, errkind.SayWrap(errkind.BadResponse, op, msg.New("errNotXML"), err)
 		}
 		if se, ok := tok.(xml.StartElement); ok {
 			start = se
@@ -104,11 +105,11 @@ func parseMultistatus(op string, body []byte, reqPath string, max int64) ([]msEn
 	case "html":
 		return nil, notDAVError(op)
 	default:
-		return nil, errkind.New(errkind.BadResponse, op, "the server answered with <"+truncate(start.Name.Local, 40)+"> where a WebDAV multistatus was expected; check that the URL points at a WebDAV folder")
+		return nil, errkind.Say(errkind.BadResponse, op, msg.New("errNotMultistatus", truncate(start.Name.Local, 40)))
 	}
 	var ms msMultistatus
 	if err := d.DecodeElement(&ms, &start); err != nil {
-		return nil, errkind.Wrap(errkind.BadResponse, op, "the server's WebDAV listing is broken XML ("+err.Error()+"); try again, and if it persists check the server", err)
+		return nil, errkind.SayWrap(errkind.BadResponse, op, msg.New("errBrokenListing"), err)
 	}
 	out := make([]msEntry, 0, len(ms.Responses))
 	for _, r := range ms.Responses {
@@ -194,7 +195,7 @@ func looksLikeHTML(b []byte) bool {
 }
 
 func notDAVError(op string) error {
-	return errkind.New(errkind.BadResponse, op, "the URL points at a web page, not a WebDAV folder (the server answered with HTML, perhaps a login page); enter the WebDAV address of the folder, e.g. for Nextcloud https://HOST/remote.php/dav/files/USER/FOLDER/")
+	return errkind.Say(errkind.BadResponse, op, msg.New("errHTMLPage"))
 }
 
 func truncate(s string, n int) string {

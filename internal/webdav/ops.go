@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/msg"
 )
 
 // propfindBody asks only for what Resource holds: allprop makes some
@@ -81,7 +82,7 @@ func (c *Client) Stat(ctx context.Context, p string) (*Resource, error) {
 		self = &r
 	}
 	if self == nil {
-		return nil, errkind.New(errkind.NotFound, op, "\""+displayRel(rel)+"\" does not exist on the server (the listing named no such entry)")
+		return nil, errkind.Say(errkind.NotFound, op, msg.New("errNotListed", displayRel(rel)))
 	}
 	return self, nil
 }
@@ -99,7 +100,7 @@ func (c *Client) List(ctx context.Context, p string) ([]Resource, error) {
 		return nil, err
 	}
 	if self != nil && !self.IsDir && len(children) == 0 {
-		return nil, errkind.New(errkind.Invalid, op, "\""+displayRel(rel)+"\" is a file, not a folder; choose a folder")
+		return nil, errkind.Say(errkind.Invalid, op, msg.New("errIsFile", displayRel(rel)))
 	}
 	return children, nil
 }
@@ -347,7 +348,7 @@ func (c *Client) Put(ctx context.Context, p string, body []byte, cond PutConditi
 func (c *Client) putLanded(ctx context.Context, op, rel string, body []byte, cond PutCondition) (landed bool, etag string, err error) {
 	resp, _, err := c.do(ctx, "GET "+rel, "GET", c.urlFor(rel, false), nil, nil)
 	if err != nil {
-		e := errkind.Wrap(errkind.Of(err), op, "the server's reply to the upload was lost and the file could not be read back to check it ("+errkind.Message(err)+"); davsync will check again on the next sync", err)
+		e := errkind.SayWrap(errkind.Of(err), op, msg.New("errReplyLost"), err)
 		return false, "", e
 	}
 	switch resp.Status {
@@ -357,14 +358,14 @@ func (c *Client) putLanded(ctx context.Context, op, rel string, body []byte, con
 			return true, etag, nil
 		}
 		if cond.IfNoneMatchAny {
-			return false, "", errkind.New(errkind.Precondition, op, "\""+rel+"\" was created on the server by someone else while davsync was uploading it; read it again before writing")
+			return false, "", errkind.Say(errkind.Precondition, op, msg.New("errCreatedMeanwhile", rel))
 		}
 		if cond.IfMatch != "" {
 			if etag == "" {
 				etag, _, _ = c.currentETag(ctx, rel)
 			}
 			if etag != "" && etag != NormalizeETag(cond.IfMatch) {
-				return false, "", errkind.New(errkind.Precondition, op, "\""+rel+"\" was changed on the server by someone else while davsync was uploading it; read it again before writing")
+				return false, "", errkind.Say(errkind.Precondition, op, msg.New("errChangedMeanwhile", rel))
 			}
 		}
 		return false, "", nil
@@ -377,7 +378,7 @@ func (c *Client) putLanded(ctx context.Context, op, rel string, body []byte, con
 			return false, "", ferr
 		}
 		if cond.IfMatch != "" {
-			return false, "", errkind.New(errkind.Precondition, op, "\""+rel+"\" was deleted on the server while davsync was uploading it; read the folder again before writing")
+			return false, "", errkind.Say(errkind.Precondition, op, msg.New("errDeletedMeanwhile", rel))
 		}
 		return false, "", nil
 	}
@@ -395,21 +396,20 @@ func (c *Client) parentMissing(ctx context.Context, op, rel string) error {
 	if _, serr := c.Stat(ctx, parent); errkind.Of(serr) != errkind.NotFound {
 		return nil
 	}
-	name := "the configured folder"
-	if parent != "" {
-		name = "the folder \"" + parent + "\""
+	if parent == "" {
+		return errkind.Say(errkind.FolderMissing, op, msg.New("errRootMissing"))
 	}
-	return errkind.New(errkind.FolderMissing, op, name+" does not exist on the server; davsync creates it when it syncs — or check the folder URL in the settings")
+	return errkind.Say(errkind.FolderMissing, op, msg.New("errFolderMissing", parent))
 }
 
 // verifyPut reads back a file just written and checks it holds body.
 func (c *Client) verifyPut(ctx context.Context, op, rel string, body []byte, res *PutResult) error {
 	g, err := c.Get(ctx, rel, "")
 	if err != nil {
-		return errkind.Wrap(errkind.Of(err), op, "the upload was accepted but reading it back failed ("+errkind.Message(err)+"); davsync will check again on the next sync", err)
+		return errkind.SayWrap(errkind.Of(err), op, msg.New("errReadBackFailed"), err)
 	}
 	if !bytes.Equal(g.Body, body) {
-		return errkind.New(errkind.BadResponse, op, "the server reported success but holds different content ("+itoa(len(g.Body))+" bytes instead of "+itoa(len(body))+"); another device may have written at the same moment, or the server is storing files incompletely")
+		return errkind.Say(errkind.BadResponse, op, msg.New("errWrongContent", itoa(len(g.Body)), itoa(len(body))))
 	}
 	res.Verified = true
 	if g.ETag != "" {
@@ -464,7 +464,7 @@ func (c *Client) MkcolAll(ctx context.Context, p string) error {
 	case err == nil && r.IsDir:
 		return nil
 	case err == nil:
-		return errkind.New(errkind.Invalid, op, "\""+displayRel(rel)+"\" is a file on the server, so no folder can be created there; rename or remove that file")
+		return errkind.Say(errkind.Invalid, op, msg.New("errFileInTheWay", displayRel(rel)))
 	case errkind.Of(err) != errkind.NotFound:
 		return err
 	}
@@ -501,11 +501,11 @@ func (c *Client) MkcolAll(ctx context.Context, p string) error {
 			break
 		}
 		if !parentMissing {
-			return errkind.New(errkind.FolderMissing, op, "the server refused to create \""+displayRel(names[i])+"\"; check the folder path in the settings")
+			return errkind.Say(errkind.FolderMissing, op, msg.New("errMkcolRefused", displayRel(names[i])))
 		}
 	}
 	if i < 0 {
-		return errkind.New(errkind.FolderMissing, op, "no folder on the path could be created; check the server URL in the settings")
+		return errkind.Say(errkind.FolderMissing, op, msg.New("errNoFolderCreated"))
 	}
 	for j := i + 1; j < len(levels); j++ {
 		created, _, err := c.mkcol(ctx, names[j], levels[j])
@@ -513,7 +513,7 @@ func (c *Client) MkcolAll(ctx context.Context, p string) error {
 			return err
 		}
 		if !created {
-			return errkind.New(errkind.FolderMissing, op, "the server did not create \""+displayRel(names[j])+"\" although its parent exists; check the server's permissions")
+			return errkind.Say(errkind.FolderMissing, op, msg.New("errMkcolIgnored", displayRel(names[j])))
 		}
 	}
 	return nil
@@ -647,7 +647,7 @@ func (c *Client) moveCopy(ctx context.Context, method, from, to string, overwrit
 		if attempts > 1 && !overwrite && c.sameContent(ctx, fr, tr) {
 			return nil
 		}
-		return errkind.New(errkind.Precondition, op, "\""+tr+"\" already exists on the server and may not be replaced; remove it or choose another name (HTTP 412)")
+		return errkind.Say(errkind.Precondition, op, msg.New("errExists", tr))
 	case s == 500:
 		// nginx (COPY) and Apache (MOVE) answer 500 when the destination's
 		// folder is missing; as for Put, a PROPFIND of that folder answering
@@ -657,7 +657,7 @@ func (c *Client) moveCopy(ctx context.Context, method, from, to string, overwrit
 		}
 	case s == 502:
 		// RFC 4918: the destination is on another server or refused.
-		return errkind.New(errkind.Forbidden, op, "the server refused the destination \""+tr+"\" (HTTP 502); check the folder permissions")
+		return errkind.Say(errkind.Forbidden, op, msg.New("errDestRefused", tr))
 	}
 	name := fr
 	if resp.Status == 409 {
@@ -716,7 +716,7 @@ func (c *Client) Delete(ctx context.Context, p string, ifMatch string) error {
 	case s == 409:
 		// Not necessarily a missing parent (most servers answer 404 then):
 		// say what is known.
-		return errkind.New(errkind.FolderMissing, op, "the server refused to delete \""+rel+"\" with a conflict: the folder that should contain it may not exist, or the server refuses to delete this entry; check the folder path in the settings (HTTP 409)")
+		return errkind.Say(errkind.FolderMissing, op, msg.New("errDeleteConflict", rel))
 	case s == 207:
 		return c.multistatusFailure(op, "DELETE", rel, resp)
 	case s >= 200 && s <= 299:

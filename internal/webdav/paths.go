@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/msg"
 )
 
 // cleanRel turns a caller's path ("a/b c/d.json", "/a/", "") into the
@@ -12,7 +13,7 @@ import (
 // leave the configured folder.
 func cleanRel(op, p string) (string, error) {
 	if strings.ContainsAny(p, "\x00\r\n") {
-		return "", errkind.New(errkind.Invalid, op, "the path contains a control character; use a plain file or folder name")
+		return "", errkind.Say(errkind.Invalid, op, msg.New("errPathControl"))
 	}
 	parts := strings.Split(p, "/")
 	out := parts[:0]
@@ -21,7 +22,7 @@ func cleanRel(op, p string) (string, error) {
 		case "", ".":
 			continue
 		case "..":
-			return "", errkind.New(errkind.Invalid, op, "the path \""+p+"\" leaves the configured folder (\"..\"); use a path inside it")
+			return "", errkind.Say(errkind.Invalid, op, msg.New("errPathDotDot", p))
 		}
 		out = append(out, s)
 	}

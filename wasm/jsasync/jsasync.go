@@ -12,6 +12,7 @@ package jsasync
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"syscall/js"
@@ -185,9 +186,10 @@ func run(fn func() (any, error)) (v any, err error) {
 	return fn()
 }
 
-// ErrorValue builds the plain object {kind, message, detail?} that every
-// rejection carries; kind is one of the stable strings of package errkind
-// and detail the error's Detail JSON, parsed.
+// ErrorValue builds the plain object {kind, message, detail?, notes?} that
+// every rejection carries; kind is one of the stable strings of package
+// errkind, detail the error's Detail JSON, parsed, and notes its message
+// keys (errkind.Notes).
 func ErrorValue(err error) (safejs.Value, error) {
 	o, e := objectCtor.New()
 	if e != nil {
@@ -209,6 +211,13 @@ func ErrorValue(err error) (safejs.Value, error) {
 	if d := errkind.DetailOf(err); d != nil {
 		if v, e := jsonParse.Invoke(string(d)); e == nil {
 			_ = o.Set("detail", v)
+		}
+	}
+	if n := errkind.Notes(err); n != nil {
+		if b, e := json.Marshal(n); e == nil {
+			if v, e := jsonParse.Invoke(string(b)); e == nil {
+				_ = o.Set("notes", v)
+			}
 		}
 	}
 	return o, nil

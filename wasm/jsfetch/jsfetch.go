@@ -20,6 +20,7 @@ import (
 
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/limits"
+	"github.com/davsync/davsync/internal/msg"
 	"github.com/davsync/davsync/internal/webdav"
 	"github.com/davsync/davsync/wasm/jsasync"
 	"github.com/hack-pad/safejs"
@@ -148,7 +149,7 @@ func (t *Transport) RoundTrip(ctx context.Context, req *webdav.Request) (*webdav
 	}
 	typ, _ := stringProp(resp, "type")
 	if typ == "opaqueredirect" {
-		return nil, errkind.New(errkind.Redirected, op, "the server redirected this request to another address; open the WebDAV address in a browser and put the address it ends up at into the settings")
+		return nil, errkind.Say(errkind.Redirected, op, msg.New("errFetchRedirected"))
 	}
 	statusV, err := resp.Get("status")
 	if err != nil {
@@ -194,7 +195,7 @@ func (t *Transport) RoundTrip(ctx context.Context, req *webdav.Request) (*webdav
 func readBody(ctx context.Context, resp safejs.Value, h map[string]string, max int64, progress func(done, total int64), abort func()) ([]byte, error) {
 	tooLarge := func() error {
 		abort()
-		return errkind.New(errkind.TooLarge, "", "the server's answer is larger than "+strconv.FormatInt(max>>10, 10)+" KiB, the most davsync reads for this request; it stopped reading")
+		return errkind.Say(errkind.TooLarge, "", msg.New("errAnswerLimit", strconv.FormatInt(max>>10, 10)))
 	}
 	declared, derr := strconv.ParseInt(strings.TrimSpace(h["content-length"]), 10, 64)
 	known := derr == nil && declared >= 0 && h["content-encoding"] == ""
@@ -352,16 +353,16 @@ func internal(op string, err error) error {
 // network failure ("Failed to fetch"), so the message lists the likely ones.
 func fetchErr(ctx context.Context, op string, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return errkind.Wrap(errkind.Timeout, op, "the server did not answer in time; check that it is running and reachable, then try again", err)
+		return errkind.SayWrap(errkind.Timeout, op, msg.New("errFetchTimeout"), err)
 	}
 	if ctx.Err() != nil {
-		return errkind.Wrap(errkind.Canceled, op, "the request was canceled", err)
+		return errkind.SayWrap(errkind.Canceled, op, msg.New("errCanceled"), err)
 	}
 	if je, ok := jsasync.AsJSError(err); ok && je.Name == "AbortError" {
-		return errkind.Wrap(errkind.Timeout, op, "the request was aborted before the server answered; try again", err)
+		return errkind.SayWrap(errkind.Timeout, op, msg.New("errFetchAborted"), err)
 	}
 	// The webdav client puts "could not reach the server at <host>:" before it.
-	return errkind.Wrap(errkind.Network, op, "check the address, your connection, and that davsync may access this server (saving the settings asks for that permission)", err)
+	return errkind.SayWrap(errkind.Network, op, msg.New("errFetchFailed"), err)
 }
 
 // redact drops user info and the query from a URL before it goes into an

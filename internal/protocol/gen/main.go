@@ -208,7 +208,7 @@ func types() []byte {
 		fmt.Fprintf(&g.out, "  /** %s */\n  '%s': { params: %s; result: %s };\n", m.Doc, m.Name, g.tsType(m.Params), g.tsType(m.Result))
 	}
 	g.out.WriteString("}\n\n")
-	g.out.WriteString("/** A failed reply's error: a kind the pages translate, Go's English message, and detail (e.g. the preview a confirmation must name). */\ninterface DavsyncError {\n  kind: DavsyncKind;\n  message: string;\n  detail?: any;\n}\n\n")
+	g.out.WriteString("/** A failed reply's error: a kind the pages translate, Go's English message, detail (e.g. the preview a confirmation must name), and the message as keys the pages translate. */\ninterface DavsyncError {\n  kind: DavsyncKind;\n  message: string;\n  detail?: any;\n  notes?: MsgMsg[];\n}\n\n")
 	kinds := make([]string, 0, len(errkind.Kinds))
 	for _, k := range errkind.Kinds {
 		kinds = append(kinds, "'"+string(k.Kind)+"'")
