@@ -120,3 +120,32 @@ test('every page fits in every language', async () => {
   console.log(`${languages.length} languages x 4 views: screenshots in ${path.relative(ROOT, SHOTS)}`);
   assert.deepEqual(found, [], `text that does not fit:\n${found.join('\n')}`);
 });
+
+test('an error reads in the chosen language, its specifics included', async () => {
+  // The server refuses the password: Go sends the detail as the key
+  // errHTTPAuth with the status as its parameter, and the popup must say
+  // it in each language's own words, not Go's English.
+  await A.ok('settings.save', { settings: { password: 'not the password' } });
+  const r = await A.send('sync.now');
+  assert.equal(r.ok, false);
+  assert.deepEqual(r.error.notes.map((n) => n.key), ['errHTTPAuth']);
+  const english = JSON.parse(fs.readFileSync(path.join(EXT, '_locales', 'en', 'messages.json'), 'utf8')).errHTTPAuth.message;
+  try {
+    for (const code of languages) {
+      await setLanguage(code);
+      const want = JSON.parse(fs.readFileSync(path.join(EXT, '_locales', code, 'messages.json'), 'utf8')).errHTTPAuth.message.replace('$1', '401');
+      const pop = await A.open('popup.html');
+      const lang = code.replace('_', '-');
+      await until(() => pop.evaluate((l) => document.documentElement.lang === l, lang), { what: `popup in ${code}` });
+      const shown = await until(async () => {
+        const s = await pop.textContent('#status');
+        return s.includes(want.slice(1)) && s;
+      }, { what: `${code}: the popup shows the translated detail "${want}"` });
+      if (code !== 'en') assert.ok(!shown.includes(english.slice(1, 40)), `${code}: Go's English is still shown: ${shown}`);
+      await pop.close();
+    }
+  } finally {
+    await setLanguage('auto');
+    await A.ok('settings.save', { settings: { password: PASS } });
+  }
+});
