@@ -1,38 +1,41 @@
-package webdav
+package webdav_test
 
 import (
 	"context"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/webdav"
+	"github.com/davsync/davsync/internal/webdav/davtest"
 )
 
 func TestParseWWWAuthenticate(t *testing.T) {
 	cases := []struct {
 		in   string
-		want []Challenge
+		want []webdav.Challenge
 	}{
-		{`Basic realm="WebDAV"`, []Challenge{{Scheme: "basic", Params: map[string]string{"realm": "WebDAV"}}}},
+		{`Basic realm="WebDAV"`, []webdav.Challenge{{Scheme: "basic", Params: map[string]string{"realm": "WebDAV"}}}},
 		{`Basic realm="a, b", charset="UTF-8", Digest realm="r", nonce="n=", qop="auth,auth-int", algorithm=SHA-256, stale=TRUE`,
-			[]Challenge{
+			[]webdav.Challenge{
 				{Scheme: "basic", Params: map[string]string{"realm": "a, b", "charset": "UTF-8"}},
 				{Scheme: "digest", Params: map[string]string{"realm": "r", "nonce": "n=", "qop": "auth,auth-int", "algorithm": "SHA-256", "stale": "TRUE"}},
 			}},
-		{`Negotiate, NTLM`, []Challenge{{Scheme: "negotiate", Params: map[string]string{}}, {Scheme: "ntlm", Params: map[string]string{}}}},
-		{`Negotiate YII+/abc==`, []Challenge{{Scheme: "negotiate", Params: map[string]string{}, Token68: "YII+/abc=="}}},
-		{`Bearer realm="x", error="invalid_token", Basic realm="y"`, []Challenge{
+		{`Negotiate, NTLM`, []webdav.Challenge{{Scheme: "negotiate", Params: map[string]string{}}, {Scheme: "ntlm", Params: map[string]string{}}}},
+		{`Negotiate YII+/abc==`, []webdav.Challenge{{Scheme: "negotiate", Params: map[string]string{}, Token68: "YII+/abc=="}}},
+		{`Bearer realm="x", error="invalid_token", Basic realm="y"`, []webdav.Challenge{
 			{Scheme: "bearer", Params: map[string]string{"realm": "x", "error": "invalid_token"}},
 			{Scheme: "basic", Params: map[string]string{"realm": "y"}},
 		}},
-		{`DIGEST Realm = "q\"uo\\te" , NONCE=abc/def+=, opaque=""`, []Challenge{{Scheme: "digest", Params: map[string]string{"realm": `q"uo\te`, "nonce": "abc/def+=", "opaque": ""}}}},
-		{`Basic realm="unterminated`, []Challenge{{Scheme: "basic", Params: map[string]string{"realm": "unterminated"}}}},
+		{`DIGEST Realm = "q\"uo\\te" , NONCE=abc/def+=, opaque=""`, []webdav.Challenge{{Scheme: "digest", Params: map[string]string{"realm": `q"uo\te`, "nonce": "abc/def+=", "opaque": ""}}}},
+		{`Basic realm="unterminated`, []webdav.Challenge{{Scheme: "basic", Params: map[string]string{"realm": "unterminated"}}}},
 		{``, nil},
 		{` , ,`, nil},
 	}
 	for _, tc := range cases {
-		got := ParseWWWAuthenticate(tc.in)
+		got := webdav.ParseWWWAuthenticate(tc.in)
 		if !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("ParseWWWAuthenticate(%q)\n got %+v\nwant %+v", tc.in, got, tc.want)
 		}
@@ -47,8 +50,8 @@ func TestDigestRFC7616Vectors(t *testing.T) {
 		"MD5":     "8ca523f5e9506fed4657c9700eebdbec",
 		"SHA-256": "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1",
 	} {
-		chs := ParseWWWAuthenticate("Digest " + base + ", algorithm=" + alg)
-		got := digestAuth(chs[0], "Mufasa", "Circle of Life", "GET", "/dir/index.html", cnonce, 1)
+		chs := webdav.ParseWWWAuthenticate("Digest " + base + ", algorithm=" + alg)
+		got := webdav.DigestAuth(chs[0], "Mufasa", "Circle of Life", "GET", "/dir/index.html", cnonce, 1)
 		if !strings.Contains(got, `response="`+want+`"`) {
 			t.Errorf("%s: %s", alg, got)
 		}
@@ -61,18 +64,18 @@ func TestDigestRFC7616Vectors(t *testing.T) {
 }
 
 func TestDigestVariants(t *testing.T) {
-	ch := Challenge{Scheme: "digest", Params: map[string]string{"realm": "r", "nonce": "n", "userhash": "true", "algorithm": "SHA-256-sess", "qop": "auth"}}
-	got := digestAuth(ch, "Jäsøn Doe", "pw", "PUT", "/a%20b", "c", 0x1f)
+	ch := webdav.Challenge{Scheme: "digest", Params: map[string]string{"realm": "r", "nonce": "n", "userhash": "true", "algorithm": "SHA-256-sess", "qop": "auth"}}
+	got := webdav.DigestAuth(ch, "Jäsøn Doe", "pw", "PUT", "/a%20b", "c", 0x1f)
 	if !strings.Contains(got, "userhash=true") || strings.Contains(got, "Jäsøn") || !strings.Contains(got, "nc=0000001f") || !strings.Contains(got, "algorithm=SHA-256-SESS") {
 		t.Fatal(got)
 	}
 	ch.Params["userhash"] = "false"
-	got = digestAuth(ch, "Jäsøn Doe", "pw", "PUT", "/", "c", 1)
+	got = webdav.DigestAuth(ch, "Jäsøn Doe", "pw", "PUT", "/", "c", 1)
 	if !strings.Contains(got, "username*=UTF-8''J%C3%A4s%C3%B8n%20Doe") {
 		t.Fatal(got)
 	}
 	// RFC 2069 style: no qop, no nc/cnonce.
-	got = digestAuth(Challenge{Scheme: "digest", Params: map[string]string{"realm": "r", "nonce": "n"}}, "u", "p", "GET", "/", "c", 1)
+	got = webdav.DigestAuth(webdav.Challenge{Scheme: "digest", Params: map[string]string{"realm": "r", "nonce": "n"}}, "u", "p", "GET", "/", "c", 1)
 	if strings.Contains(got, "nc=") || strings.Contains(got, "qop") {
 		t.Fatal(got)
 	}
@@ -90,12 +93,12 @@ func TestPickChallenge(t *testing.T) {
 		`Digest realm="x", nonce="n", algorithm=SHA-512-256, Digest realm="x", nonce="n", algorithm="SHA-256"`: "digest/SHA-512-256",
 	}
 	for in, want := range cases {
-		ch, ok := pickChallenge(ParseWWWAuthenticate(in))
+		ch, ok := webdav.PickChallenge(webdav.ParseWWWAuthenticate(in))
 		got := ""
 		if ok {
 			got = ch.Scheme
 			if ch.Scheme == "digest" {
-				got += "/" + digestAlgorithm(ch)
+				got += "/" + webdav.DigestAlgorithm(ch)
 			}
 		}
 		if got != want {
@@ -107,9 +110,8 @@ func TestPickChallenge(t *testing.T) {
 func TestAuthFlow(t *testing.T) {
 	for _, scheme := range []string{"basic", "digest", "digest-sha256", ""} {
 		t.Run(scheme, func(t *testing.T) {
-			s := newFakeServer()
-			s.auth = scheme
-			c := s.client(t)
+			s := newAuthServer(scheme)
+			c := newClient(t, s)
 			ctx := context.Background()
 			for i := 0; i < 5; i++ {
 				if _, err := c.Stat(ctx, ""); err != nil {
@@ -120,39 +122,41 @@ func TestAuthFlow(t *testing.T) {
 			if scheme != "" {
 				want = 6 // one 401 to learn the challenge, then none
 			}
-			if got := len(s.log); got != want {
+			if got := len(s.Log()); got != want {
 				t.Fatalf("%d requests for 5 stats, want %d", got, want)
 			}
-			if scheme == "digest-sha256" && !strings.Contains(hdr(&s.log[len(s.log)-1], "Authorization"), "algorithm=SHA-256") {
-				t.Fatal(s.log[len(s.log)-1].Header)
+			if last := lastRequest(t, s); scheme == "digest-sha256" && !strings.Contains(hdr(&last, "Authorization"), "algorithm=SHA-256") {
+				t.Fatal(last.Header)
 			}
 		})
 	}
 }
 
 func TestDigestStaleNonce(t *testing.T) {
-	s := newFakeServer()
-	s.auth = "digest"
-	s.rotateEvery = 2
-	c := s.client(t)
+	s := newServer()
+	s.Auth = davtest.AuthDigest
+	s.NonceUses = 2
+	c := newClient(t, s)
 	for i := 0; i < 7; i++ {
 		if _, err := c.Stat(context.Background(), ""); err != nil {
 			t.Fatalf("stat %d: %v", i, err)
 		}
 	}
+	if s.Nonce() == "nonce-1" {
+		t.Fatal("the server never replaced its nonce: nothing was tested")
+	}
 }
 
 func TestWrongPassword(t *testing.T) {
 	for _, scheme := range []string{"basic", "digest"} {
-		s := newFakeServer()
-		s.auth = scheme
-		c, err := New(fakeBase, testUser, testPass+"-wrong", s)
+		s := newAuthServer(scheme)
+		c, err := webdav.New(fakeBase, testUser, testPass+"-wrong", s)
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, err = c.Stat(context.Background(), "")
 		wantKind(t, err, errkind.Auth)
-		if n := len(s.log); n != 2 {
+		if n := len(s.Log()); n != 2 {
 			t.Fatalf("%s: %d requests, want 2 (no loop on a wrong password)", scheme, n)
 		}
 		if !strings.Contains(err.Error(), "username or password") {
@@ -166,28 +170,28 @@ func TestWrongPassword(t *testing.T) {
 }
 
 func TestUnsupportedAuthScheme(t *testing.T) {
-	s := newFakeServer()
-	s.hook = func(req *Request) (*Response, error, bool) {
-		return &Response{Status: 401, Header: map[string]string{"WWW-Authenticate": "Bearer realm=\"x\", NTLM"}}, nil, true
+	s := newServer()
+	s.Hook = func(req *webdav.Request) (*webdav.Response, error) {
+		return &webdav.Response{Status: 401, Header: map[string]string{"WWW-Authenticate": "Bearer realm=\"x\", NTLM"}}, nil
 	}
-	_, err := s.client(t).Stat(context.Background(), "")
+	_, err := newClient(t, s).Stat(context.Background(), "")
 	wantKind(t, err, errkind.Auth)
-	if !strings.Contains(err.Error(), "bearer, ntlm") || len(s.log) != 1 {
-		t.Fatal(err, len(s.log))
+	if !strings.Contains(err.Error(), "bearer, ntlm") || len(s.Log()) != 1 {
+		t.Fatal(err, len(s.Log()))
 	}
 }
 
 func TestConcurrentUse(t *testing.T) {
-	s := newFakeServer()
-	s.auth = "digest"
-	s.rotateEvery = 20 // at most one rotation in the 32 requests: tolerated without flakes
-	c := s.client(t)
+	s := newServer()
+	s.Auth = davtest.AuthDigest
+	s.NonceUses = 20 // at most one rotation in the 32 requests: tolerated without flakes
+	c := newClient(t, s)
 	errs := make(chan error, 16)
 	for i := 0; i < 16; i++ {
 		go func(i int) {
-			_, err := c.Put(context.Background(), "f"+itoa(i), []byte("x"), PutCondition{})
+			_, err := c.Put(context.Background(), "f"+strconv.Itoa(i), []byte("x"), webdav.PutCondition{})
 			if err == nil {
-				_, err = c.Stat(context.Background(), "f"+itoa(i))
+				_, err = c.Stat(context.Background(), "f"+strconv.Itoa(i))
 			}
 			errs <- err
 		}(i)
@@ -200,21 +204,21 @@ func TestConcurrentUse(t *testing.T) {
 }
 
 func TestChallengeMissingTriesBasicOnce(t *testing.T) {
-	s := newFakeServer()
-	s.hook = func(req *Request) (*Response, error, bool) {
+	s := newServer()
+	s.Hook = func(req *webdav.Request) (*webdav.Response, error) {
 		if hdr(req, "Authorization") == "" {
-			return &Response{Status: 401}, nil, true
+			return &webdav.Response{Status: 401}, nil
 		}
-		return nil, nil, false
+		return nil, nil
 	}
-	if _, err := s.client(t).Stat(context.Background(), ""); err != nil {
+	if _, err := newClient(t, s).Stat(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
-	s2 := newFakeServer()
-	s2.hook = func(req *Request) (*Response, error, bool) { return &Response{Status: 401}, nil, true }
-	_, err := s2.client(t).Stat(context.Background(), "")
+	s2 := newServer()
+	s2.Hook = func(req *webdav.Request) (*webdav.Response, error) { return &webdav.Response{Status: 401}, nil }
+	_, err := newClient(t, s2).Stat(context.Background(), "")
 	wantKind(t, err, errkind.Auth)
-	if len(s2.log) != 2 {
-		t.Fatal(len(s2.log))
+	if len(s2.Log()) != 2 {
+		t.Fatal(len(s2.Log()))
 	}
 }

@@ -1,4 +1,4 @@
-package webdav
+package webdav_test
 
 import (
 	"context"
@@ -7,13 +7,15 @@ import (
 	"testing"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/webdav"
+	"github.com/davsync/davsync/internal/webdav/davtest"
 )
 
 // learnState runs one request with a fresh client and returns the state it
 // learned, after a JSON round trip (the way the engine persists it).
-func learnState(t *testing.T, s *fakeServer) AuthState {
+func learnState(t *testing.T, s *davtest.Server) webdav.AuthState {
 	t.Helper()
-	c := s.client(t)
+	c := newClient(t, s)
 	if _, err := c.Stat(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
@@ -26,11 +28,11 @@ func learnState(t *testing.T, s *fakeServer) AuthState {
 			t.Fatalf("auth state %s holds a credential", b)
 		}
 	}
-	var st AuthState
+	var st webdav.AuthState
 	if err := json.Unmarshal(b, &st); err != nil {
 		t.Fatal(err)
 	}
-	s.log = nil
+	s.ResetLog()
 	return st
 }
 
@@ -40,22 +42,21 @@ func learnState(t *testing.T, s *fakeServer) AuthState {
 func TestPreemptiveAuthOneRequest(t *testing.T) {
 	for _, scheme := range []string{"basic", "digest", "digest-sha256"} {
 		t.Run(scheme, func(t *testing.T) {
-			s := newFakeServer()
-			s.auth = scheme
-			etag := seed(s, "/dav/doc.json", "data")
+			s := newAuthServer(scheme)
+			etag := seed(s, "doc.json", "data")
 			st := learnState(t, s)
 			if st.Scheme != strings.TrimSuffix(scheme, "-sha256") {
 				t.Fatalf("state %+v", st)
 			}
-			c := s.client(t, WithAuthState(st))
+			c := newClient(t, s, webdav.WithAuthState(st))
 			g, err := c.Get(context.Background(), "doc.json", etag)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !g.NotModified || len(s.log) != 1 {
-				t.Fatalf("not modified %v after %d requests, want one 304", g.NotModified, len(s.log))
+			if !g.NotModified || len(s.Log()) != 1 {
+				t.Fatalf("not modified %v after %d requests, want one 304", g.NotModified, len(s.Log()))
 			}
-			a := hdr(&s.log[0], "Authorization")
+			a := hdr(&s.Log()[0], "Authorization")
 			if a == "" {
 				t.Fatal("first request without credentials")
 			}
@@ -67,15 +68,15 @@ func TestPreemptiveAuthOneRequest(t *testing.T) {
 }
 
 func TestWithAuthSchemeBasic(t *testing.T) {
-	s := newFakeServer()
-	c := s.client(t, WithAuthScheme("Basic"))
+	s := newServer()
+	c := newClient(t, s, webdav.WithAuthScheme("Basic"))
 	if _, err := c.Stat(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.log) != 1 || hdr(&s.log[0], "Authorization") != basicAuth(testUser, testPass) {
-		t.Fatalf("%d requests, first Authorization %q", len(s.log), hdr(&s.log[0], "Authorization"))
+	if len(s.Log()) != 1 || hdr(&s.Log()[0], "Authorization") != basicAuth(testUser, testPass) {
+		t.Fatalf("%d requests, first Authorization %q", len(s.Log()), hdr(&s.Log()[0], "Authorization"))
 	}
-	if st := c.AuthState(); st != (AuthState{Scheme: "basic"}) {
+	if st := c.AuthState(); st != (webdav.AuthState{Scheme: "basic"}) {
 		t.Fatalf("state %+v", st)
 	}
 }
@@ -85,18 +86,18 @@ func TestWithAuthSchemeBasic(t *testing.T) {
 // holds the new nonce.
 func TestRestoredDigestExpiredNonce(t *testing.T) {
 	for _, stale := range []bool{false, true} {
-		s := newFakeServer()
-		s.auth = "digest"
+		s := newServer()
+		s.Auth = davtest.AuthDigest
 		st := learnState(t, s)
-		s.nonce, s.staleNext = "nonce-2", stale
-		c := s.client(t, WithAuthState(st))
+		nonce := s.NewNonce(stale)
+		c := newClient(t, s, webdav.WithAuthState(st))
 		if _, err := c.Stat(context.Background(), ""); err != nil {
 			t.Fatalf("stale=%v: %v", stale, err)
 		}
-		if len(s.log) != 2 {
-			t.Fatalf("stale=%v: %d requests, want 2", stale, len(s.log))
+		if len(s.Log()) != 2 {
+			t.Fatalf("stale=%v: %d requests, want 2", stale, len(s.Log()))
 		}
-		if got := c.AuthState().Nonce; got != "nonce-2" {
+		if got := c.AuthState().Nonce; got != nonce {
 			t.Fatalf("state nonce %q after the server changed it", got)
 		}
 	}
@@ -106,36 +107,37 @@ func TestRestoredDigestExpiredNonce(t *testing.T) {
 // again (e.g. it counts nonce uses); one retry from the fresh challenge is
 // still allowed, and only its 401 counts as a wrong password.
 func TestRestoredDigestRefusedSameNonce(t *testing.T) {
-	s := newFakeServer()
-	s.auth = "digest"
+	s := newServer()
+	s.Auth = davtest.AuthDigest
 	st := learnState(t, s)
 	first := true
-	s.hook = func(req *Request) (*Response, error, bool) {
+	s.Hook = func(req *webdav.Request) (*webdav.Response, error) {
 		if first {
 			first = false
-			return s.reply(401, "", "www-authenticate", s.challenge(false)), nil, true
+			r := reply(401, "")
+			r.Header["www-authenticate"] = s.Challenge()
+			return r, nil
 		}
-		return nil, nil, false
+		return nil, nil
 	}
-	c := s.client(t, WithAuthState(st))
+	c := newClient(t, s, webdav.WithAuthState(st))
 	if _, err := c.Stat(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.log) != 2 {
-		t.Fatalf("%d requests", len(s.log))
+	if len(s.Log()) != 2 {
+		t.Fatalf("%d requests", len(s.Log()))
 	}
 }
 
 func TestRestoredStateWrongPassword(t *testing.T) {
 	for _, scheme := range []string{"basic", "digest"} {
 		for _, rotated := range []bool{false, true} {
-			s := newFakeServer()
-			s.auth = scheme
+			s := newAuthServer(scheme)
 			st := learnState(t, s)
 			if rotated {
-				s.nonce = "nonce-2"
+				s.NewNonce(false)
 			}
-			c, err := New(fakeBase, testUser, testPass+"-wrong", s, WithAuthState(st))
+			c, err := webdav.New(fakeBase, testUser, testPass+"-wrong", s, webdav.WithAuthState(st))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -145,8 +147,8 @@ func TestRestoredStateWrongPassword(t *testing.T) {
 			if scheme == "basic" {
 				want = 1 // nothing new to learn from a Basic challenge
 			}
-			if len(s.log) != want {
-				t.Fatalf("%s rotated=%v: %d requests, want %d", scheme, rotated, len(s.log), want)
+			if len(s.Log()) != want {
+				t.Fatalf("%s rotated=%v: %d requests, want %d", scheme, rotated, len(s.Log()), want)
 			}
 		}
 	}
@@ -155,21 +157,21 @@ func TestRestoredStateWrongPassword(t *testing.T) {
 // A saved scheme that no longer matches the server (it switched from Basic
 // to Digest) costs one round trip, as without a state.
 func TestRestoredSchemeChanged(t *testing.T) {
-	s := newFakeServer()
-	s.auth = "digest"
-	c := s.client(t, WithAuthScheme("basic"))
+	s := newServer()
+	s.Auth = davtest.AuthDigest
+	c := newClient(t, s, webdav.WithAuthScheme("basic"))
 	if _, err := c.Stat(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.log) != 2 || c.AuthState().Scheme != "digest" {
-		t.Fatalf("%d requests, state %+v", len(s.log), c.AuthState())
+	if len(s.Log()) != 2 || c.AuthState().Scheme != "digest" {
+		t.Fatalf("%d requests, state %+v", len(s.Log()), c.AuthState())
 	}
 }
 
 // States the client cannot use, and any state without credentials, leave
 // today's behaviour: the first request goes out without Authorization.
 func TestUnusableAuthStateIgnored(t *testing.T) {
-	states := []AuthState{
+	states := []webdav.AuthState{
 		{},
 		{Scheme: "none"},
 		{Scheme: "digest"}, // no nonce
@@ -178,49 +180,49 @@ func TestUnusableAuthStateIgnored(t *testing.T) {
 		{Scheme: "bearer"},
 	}
 	for _, st := range states {
-		s := newFakeServer()
-		s.auth = "digest"
-		c := s.client(t, WithAuthState(st))
+		s := newServer()
+		s.Auth = davtest.AuthDigest
+		c := newClient(t, s, webdav.WithAuthState(st))
 		if _, err := c.Stat(context.Background(), ""); err != nil {
 			t.Fatalf("%+v: %v", st, err)
 		}
-		if len(s.log) != 2 || hdr(&s.log[0], "Authorization") != "" {
-			t.Fatalf("%+v: %d requests, first Authorization %q", st, len(s.log), hdr(&s.log[0], "Authorization"))
+		if len(s.Log()) != 2 || hdr(&s.Log()[0], "Authorization") != "" {
+			t.Fatalf("%+v: %d requests, first Authorization %q", st, len(s.Log()), hdr(&s.Log()[0], "Authorization"))
 		}
 	}
 	s := newNoAuthServer()
-	c, err := New(fakeBase, "", "", s, WithAuthScheme("basic"))
+	c, err := webdav.New(fakeBase, "", "", s, webdav.WithAuthScheme("basic"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Stat(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
-	if a := hdr(&s.log[0], "Authorization"); a != "" || c.AuthState() != (AuthState{}) {
+	if a := hdr(&s.Log()[0], "Authorization"); a != "" || c.AuthState() != (webdav.AuthState{}) {
 		t.Fatalf("credentials sent without a username: %q", a)
 	}
 }
 
 // Check hands out the state to store; a client given it pays no 401.
 func TestCheckResultAuthState(t *testing.T) {
-	s := newFakeServer()
-	s.auth = "digest"
-	res, err := s.client(t).Check(context.Background())
+	s := newServer()
+	s.Auth = davtest.AuthDigest
+	res, err := newClient(t, s).Check(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.AuthScheme != "digest" || res.Traits.Login == nil || res.Traits.Login.Nonce != s.nonce {
+	if res.AuthScheme != "digest" || res.Traits.Login == nil || res.Traits.Login.Nonce != s.Nonce() {
 		t.Fatalf("scheme %q state %+v", res.AuthScheme, res.Traits.Login)
 	}
-	s.log = nil
-	if _, err := s.client(t, WithAuthState(*res.Traits.Login)).Stat(context.Background(), ""); err != nil {
+	s.ResetLog()
+	if _, err := newClient(t, s, webdav.WithAuthState(*res.Traits.Login)).Stat(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.log) != 1 {
-		t.Fatalf("%d requests", len(s.log))
+	if len(s.Log()) != 1 {
+		t.Fatalf("%d requests", len(s.Log()))
 	}
 	noAuth := newNoAuthServer()
-	res, err = noAuth.client(t).Check(context.Background())
+	res, err = newClient(t, noAuth).Check(context.Background())
 	if err != nil || res.AuthScheme != "none" || res.Traits.Login != nil {
 		t.Fatalf("%v %q %+v", err, res.AuthScheme, res.Traits.Login)
 	}

@@ -1,4 +1,4 @@
-package webdav
+package webdav_test
 
 import (
 	"context"
@@ -9,55 +9,53 @@ import (
 	"time"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/webdav"
+	"github.com/davsync/davsync/internal/webdav/davtest"
 )
 
 func TestCheckStyles(t *testing.T) {
 	cases := []struct {
 		name     string
-		style    func(s *fakeServer)
-		want     CheckResult
+		style    func(s *davtest.Server)
+		want     webdav.CheckResult
 		warnings int
 	}{
-		{"honours-everything", func(s *fakeServer) { s.serverHeader = "Apache/2.4.62 (Debian)" }, CheckResult{
-			Traits: Traits{IfMatch: Yes, IfNoneMatch: Yes, ConditionalGet: Yes, GetETag: Yes, PropfindETag: Yes, PutETag: Yes, Copy: Unknown, MoveOverwrite: Yes},
+		{"honours-everything", func(s *davtest.Server) { s.ServerHeader = "Apache/2.4.62 (Debian)" }, webdav.CheckResult{
+			Traits: webdav.Traits{IfMatch: webdav.Yes, IfNoneMatch: webdav.Yes, ConditionalGet: webdav.Yes, GetETag: webdav.Yes, PropfindETag: webdav.Yes, PutETag: webdav.Yes, Copy: webdav.Unknown, MoveOverwrite: webdav.Yes},
 			Server: "Apache/2.4.62 (Debian)",
 		}, 0},
-		{"nginx", func(s *fakeServer) {
-			s.noPropfindETag = true
-			s.ignorePreconditions = true
-			s.noPutETag = true
-			s.noIfHeader = true
-		}, CheckResult{
-			Traits: Traits{IfMatch: No, IfNoneMatch: No, ConditionalGet: Yes, GetETag: Yes, PropfindETag: No, PutETag: No, MoveOverwrite: Yes},
+		{"nginx", func(s *davtest.Server) {
+			s.Traits = webdav.Traits{PropfindETag: webdav.No, IfMatch: webdav.No, IfNoneMatch: webdav.No, IfHeader: webdav.No, PutETag: webdav.No}
+		}, webdav.CheckResult{
+			Traits: webdav.Traits{IfMatch: webdav.No, IfNoneMatch: webdav.No, ConditionalGet: webdav.Yes, GetETag: webdav.Yes, PropfindETag: webdav.No, PutETag: webdav.No, MoveOverwrite: webdav.Yes},
 		}, 2},
-		{"npm", func(s *fakeServer) {
-			s.noGetETag = true
-			s.noConditionalGet = true
-			s.noPutETag = true
-			s.ignorePreconditions = true
-			s.absoluteHrefs = true
-		}, CheckResult{
-			Traits: Traits{IfMatch: No, IfNoneMatch: No, ConditionalGet: No, GetETag: No, PropfindETag: Yes, PutETag: No, MoveOverwrite: Yes},
+		{"npm", func(s *davtest.Server) {
+			s.Traits = webdav.Traits{GetETag: webdav.No, ConditionalGet: webdav.No, PutETag: webdav.No, IfMatch: webdav.No, IfNoneMatch: webdav.No, IfHeader: webdav.No}
+			s.Propfind.Absolute = true
+		}, webdav.CheckResult{
+			Traits: webdav.Traits{IfMatch: webdav.No, IfNoneMatch: webdav.No, ConditionalGet: webdav.No, GetETag: webdav.No, PropfindETag: webdav.Yes, PutETag: webdav.No, MoveOverwrite: webdav.Yes},
 		}, 2},
-		{"no-etags-at-all", func(s *fakeServer) { s.noGetETag = true; s.noPutETag = true; s.noPropfindETag = true }, CheckResult{
-			Traits: Traits{IfMatch: Yes, IfNoneMatch: Yes, GetETag: No, PropfindETag: No, PutETag: No, MoveOverwrite: Yes},
+		{"no-etags-at-all", func(s *davtest.Server) {
+			s.Traits = webdav.Traits{GetETag: webdav.No, PutETag: webdav.No, PropfindETag: webdav.No}
+		}, webdav.CheckResult{
+			Traits: webdav.Traits{IfMatch: webdav.Yes, IfNoneMatch: webdav.Yes, GetETag: webdav.No, PropfindETag: webdav.No, PutETag: webdav.No, MoveOverwrite: webdav.Yes},
 		}, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newFakeServer()
+			s := newServer()
 			tc.style(s)
-			res, err := s.client(t).Check(context.Background())
+			res, err := newClient(t, s).Check(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := tc.want
-			want.URL, want.OK, want.CredentialsOK, want.AuthScheme, want.Folder = fakeBase, true, true, "basic", FolderExists
+			want.URL, want.OK, want.CredentialsOK, want.AuthScheme, want.Folder = fakeBase, true, true, "basic", webdav.FolderExists
 			want.CanWrite, want.CanDelete, want.ClockKnown, want.ClockOffsetMs = true, true, true, 500
 			want.DAV = "1, 2"
-			want.Traits.Login = &AuthState{Scheme: "basic"}
-			want.Traits.Checked = s.date.UnixMilli()
-			want.CheckedAt = s.date.UnixMilli()
+			want.Traits.Login = &webdav.AuthState{Scheme: "basic"}
+			want.Traits.Checked = serverDate.UnixMilli()
+			want.CheckedAt = serverDate.UnixMilli()
 			if len(res.Warnings) != tc.warnings {
 				t.Errorf("warnings %q", res.Warnings)
 			}
@@ -70,9 +68,9 @@ func TestCheckStyles(t *testing.T) {
 	}
 }
 
-func assertClean(t *testing.T, s *fakeServer) {
+func assertClean(t *testing.T, s *davtest.Server) {
 	t.Helper()
-	for p := range s.files {
+	for _, p := range s.Files() {
 		if strings.Contains(p, ".davsync-check-") {
 			t.Errorf("scratch file left behind: %s", p)
 		}
@@ -80,65 +78,65 @@ func assertClean(t *testing.T, s *fakeServer) {
 }
 
 func TestCheckCreatesMissingFolder(t *testing.T) {
-	s := newFakeServer()
-	s.dirs = map[string]bool{"/": true}
-	res, err := s.client(t).Check(context.Background())
-	if err != nil || res.Folder != FolderCreated || !res.OK || !s.dirs["/dav"] {
+	s := newServer()
+	s.Remove("")
+	res, err := newClient(t, s).Check(context.Background())
+	if err != nil || res.Folder != webdav.FolderCreated || !res.OK || !s.IsDir("") {
 		t.Fatalf("%+v %v", res, err)
 	}
 }
 
 func TestCheckFolderCannotBeCreated(t *testing.T) {
-	s := newFakeServer()
-	s.dirs = map[string]bool{}
-	s.hook = func(req *Request) (*Response, error, bool) {
+	s := newServer()
+	s.Remove("")
+	s.Hook = func(req *webdav.Request) (*webdav.Response, error) {
 		if req.Method == "MKCOL" {
-			return &Response{Status: 403}, nil, true
+			return &webdav.Response{Status: 403}, nil
 		}
-		return nil, nil, false
+		return nil, nil
 	}
-	res, err := s.client(t).Check(context.Background())
+	res, err := newClient(t, s).Check(context.Background())
 	wantKind(t, err, errkind.Forbidden)
-	if res.OK || res.Folder != FolderNotCreated || res.ErrorKind != "forbidden" || res.Error == "" || !res.CredentialsOK {
+	if res.OK || res.Folder != webdav.FolderNotCreated || res.ErrorKind != "forbidden" || res.Error == "" || !res.CredentialsOK {
 		t.Fatalf("%+v", res)
 	}
 }
 
 func TestCheckWrongPassword(t *testing.T) {
-	s := newFakeServer()
-	c, _ := New(fakeBase, testUser, "wrong", s)
+	s := newServer()
+	c, _ := webdav.New(fakeBase, testUser, "wrong", s)
 	res, err := c.Check(context.Background())
 	wantKind(t, err, errkind.Auth)
-	if res.OK || res.CredentialsOK || res.ErrorKind != "auth" || res.Folder != FolderUnknown {
+	if res.OK || res.CredentialsOK || res.ErrorKind != "auth" || res.Folder != webdav.FolderUnknown {
 		t.Fatalf("%+v", res)
 	}
 	noSecret(t, errkind.New(errkind.Unknown, "", res.Error))
 }
 
 func TestCheckReadOnlyAccount(t *testing.T) {
-	s := newFakeServer()
-	s.hook = func(req *Request) (*Response, error, bool) {
+	s := newServer()
+	s.Hook = func(req *webdav.Request) (*webdav.Response, error) {
 		if req.Method == "PUT" && hdr(req, "Authorization") != "" {
-			return &Response{Status: 403}, nil, true
+			return &webdav.Response{Status: 403}, nil
 		}
-		return nil, nil, false
+		return nil, nil
 	}
-	res, err := s.client(t).Check(context.Background())
+	res, err := newClient(t, s).Check(context.Background())
 	wantKind(t, err, errkind.Forbidden)
-	if res.OK || !res.CredentialsOK || res.CanWrite || res.Folder != FolderExists || !strings.Contains(res.Error, "cannot write") {
+	if res.OK || !res.CredentialsOK || res.CanWrite || res.Folder != webdav.FolderExists || !strings.Contains(res.Error, "cannot write") {
 		t.Fatalf("%+v", res)
 	}
 }
 
 func TestCheckCleansUpOnFailure(t *testing.T) {
-	s := newFakeServer()
-	s.hook = func(req *Request) (*Response, error, bool) {
+	s := newServer()
+	s.Hook = func(req *webdav.Request) (*webdav.Response, error) {
 		if req.Method == "MOVE" {
-			return &Response{Status: 500}, nil, true
+			return &webdav.Response{Status: 500}, nil
 		}
-		return nil, nil, false
+		return nil, nil
 	}
-	res, err := s.client(t).Check(context.Background())
+	res, err := newClient(t, s).Check(context.Background())
 	wantKind(t, err, errkind.Server)
 	if res.OK || !res.CanWrite {
 		t.Fatalf("%+v", res)
@@ -147,10 +145,10 @@ func TestCheckCleansUpOnFailure(t *testing.T) {
 }
 
 func TestCheckClockOffsetAndJSON(t *testing.T) {
-	s := newFakeServer()
+	s := newServer()
 	clk := newClock()
-	clk.now = s.date.Add(-90 * time.Minute)
-	res, err := s.client(t, clk.opts()...).Check(context.Background())
+	clk.now = serverDate.Add(-90 * time.Minute)
+	res, err := newClient(t, s, clk.opts()...).Check(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

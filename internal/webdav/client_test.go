@@ -1,4 +1,4 @@
-package webdav
+package webdav_test
 
 import (
 	"bytes"
@@ -8,57 +8,67 @@ import (
 	"testing"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/webdav"
+	"github.com/davsync/davsync/internal/webdav/davtest"
 )
 
 func TestNewValidatesURL(t *testing.T) {
-	s := newFakeServer()
+	s := newServer()
 	for _, u := range []string{"", "ftp://x/", "dav.example.com/x", "http://", "::"} {
-		_, err := New(u, "u", testPass, s)
+		_, err := webdav.New(u, "u", testPass, s)
 		wantKind(t, err, errkind.Invalid)
 	}
-	_, err := New("https://x/", "u", "p", nil)
+	_, err := webdav.New("https://x/", "u", "p", nil)
 	wantKind(t, err, errkind.Invalid)
 	// Credentials in the URL are taken out of it.
-	c, err := New("https://me:"+url.PathEscape(testPass)+"@host.example/dav", "", "", s)
+	c, err := webdav.New("https://me:"+url.PathEscape(testPass)+"@host.example/dav", "", "", s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.BaseURL() != "https://host.example/dav/" || c.user != "me" || c.pass != testPass {
-		t.Fatalf("got %q %q", c.BaseURL(), c.user)
+	if c.BaseURL() != "https://host.example/dav/" {
+		t.Fatalf("got %q", c.BaseURL())
 	}
-	_, err = New("https://me:"+testPass+"@host example/dav", "", "", s)
+	// ... and are the login: a server that asks for exactly them gets them.
+	s.User, s.Password = "me", testPass
+	if _, err := c.Stat(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	if last := lastRequest(t, s); hdr(&last, "Authorization") != basicAuth("me", testPass) {
+		t.Fatal("the login sent is not the URL's username and password")
+	}
+	_, err = webdav.New("https://me:"+testPass+"@host example/dav", "", "", s)
 	wantKind(t, err, errkind.Invalid)
 }
 
 func TestRoundTripOperations(t *testing.T) {
 	ctx := context.Background()
-	s := newFakeServer()
-	c := s.client(t)
+	s := newServer()
+	c := newClient(t, s)
 
 	if err := c.MkcolAll(ctx, "Ordner mit Leerzeichen/日本語/tief"); err != nil {
 		t.Fatal(err)
 	}
-	if !s.dirs["/dav/Ordner mit Leerzeichen/日本語/tief"] {
-		t.Fatalf("dirs = %v", s.dirs)
+	if !s.IsDir("Ordner mit Leerzeichen/日本語/tief") {
+		t.Fatalf("not created; files = %v", s.Files())
 	}
 	// Existing: no error, and only a PROPFIND.
-	n := len(s.log)
+	n := len(s.Log())
 	if err := c.MkcolAll(ctx, "Ordner mit Leerzeichen/日本語"); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.log) != n+1 {
-		t.Fatalf("MkcolAll on an existing folder sent %d requests", len(s.log)-n)
+	if len(s.Log()) != n+1 {
+		t.Fatalf("MkcolAll on an existing folder sent %d requests", len(s.Log())-n)
 	}
 
 	p := "Ordner mit Leerzeichen/日本語/daten 1+1=2 #x%.json"
-	pr, err := c.Put(ctx, p, []byte(`{"a":1}`), PutCondition{IfNoneMatchAny: true})
+	pr, err := c.Put(ctx, p, []byte(`{"a":1}`), webdav.PutCondition{IfNoneMatchAny: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if pr.ETag == "" || !pr.Created {
 		t.Fatalf("put result %+v", pr)
 	}
-	last := s.log[len(s.log)-1]
+	last := lastRequest(t, s)
 	if hdr(&last, "Content-Type") != "application/json" || hdr(&last, "If-None-Match") != "*" || hdr(&last, "Expect") != "" {
 		t.Fatalf("PUT headers %v", last.Header)
 	}
@@ -98,11 +108,11 @@ func TestRoundTripOperations(t *testing.T) {
 	}
 
 	// Conditional overwrite with the right and a wrong ETag.
-	pr2, err := c.Put(ctx, p, []byte(`{"a":2}`), PutCondition{IfMatch: pr.ETag})
+	pr2, err := c.Put(ctx, p, []byte(`{"a":2}`), webdav.PutCondition{IfMatch: pr.ETag})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Put(ctx, p, []byte(`{"a":3}`), PutCondition{IfMatch: pr.ETag})
+	_, err = c.Put(ctx, p, []byte(`{"a":3}`), webdav.PutCondition{IfMatch: pr.ETag})
 	wantKind(t, err, errkind.Precondition)
 
 	// Move, copy, delete.
@@ -110,14 +120,14 @@ func TestRoundTripOperations(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantKind(t, c.Copy(ctx, p, "kopie.json", false), errkind.Precondition)
-	last = s.log[len(s.log)-1]
+	last = lastRequest(t, s)
 	if hdr(&last, "Destination") != "https://dav.test/dav/kopie.json" || hdr(&last, "Overwrite") != "F" {
 		t.Fatalf("COPY headers %v", last.Header)
 	}
 	if err := c.Move(ctx, "kopie.json", "Ordner mit Leerzeichen/neu ü.json", true); err != nil {
 		t.Fatal(err)
 	}
-	last = s.log[len(s.log)-1]
+	last = lastRequest(t, s)
 	if hdr(&last, "Destination") != "https://dav.test/dav/Ordner%20mit%20Leerzeichen/neu%20%C3%BC.json" || hdr(&last, "Overwrite") != "T" {
 		t.Fatalf("MOVE headers %v", last.Header)
 	}
@@ -132,65 +142,78 @@ func TestRoundTripOperations(t *testing.T) {
 	_, err = c.Get(ctx, p, "")
 	wantKind(t, err, errkind.NotFound)
 	wantKind(t, c.Delete(ctx, p, ""), errkind.NotFound)
-	_, err = c.Put(ctx, "missing/x.json", []byte("x"), PutCondition{})
+	_, err = c.Put(ctx, "missing/x.json", []byte("x"), webdav.PutCondition{})
 	wantKind(t, err, errkind.FolderMissing)
 }
 
 func TestPathsAreConfined(t *testing.T) {
-	c := newFakeServer().client(t)
+	c := newClient(t, newServer())
 	ctx := context.Background()
 	_, err := c.Stat(ctx, "../etc/passwd")
 	wantKind(t, err, errkind.Invalid)
-	_, err = c.Put(ctx, "a/../../b", nil, PutCondition{})
+	_, err = c.Put(ctx, "a/../../b", nil, webdav.PutCondition{})
 	wantKind(t, err, errkind.Invalid)
-	_, err = c.Put(ctx, "", nil, PutCondition{})
+	_, err = c.Put(ctx, "", nil, webdav.PutCondition{})
 	wantKind(t, err, errkind.Invalid)
 	wantKind(t, c.Delete(ctx, "/", ""), errkind.Invalid)
-	_, err = c.Put(ctx, "x", nil, PutCondition{IfMatch: "a", IfNoneMatchAny: true})
+	_, err = c.Put(ctx, "x", nil, webdav.PutCondition{IfMatch: "a", IfNoneMatchAny: true})
 	wantKind(t, err, errkind.Invalid)
 	_, err = c.Stat(ctx, "a\nb")
 	wantKind(t, err, errkind.Invalid)
 }
 
 func TestServerStyles(t *testing.T) {
-	styles := map[string]func(s *fakeServer){
-		"apache": func(s *fakeServer) { s.lowerHex = true; s.noPutETag = true; s.serverHeader = "Apache/2.4" },
-		"nginx": func(s *fakeServer) {
-			s.noPropfindETag = true
-			s.ignorePreconditions = true
-			s.noPutETag = true
-			s.putParentMissing = 500
+	// ignoresPreconditions is what nginx, rclone, x/net and npm do.
+	ignoresPreconditions := webdav.Traits{IfMatch: webdav.No, IfNoneMatch: webdav.No, IfHeader: webdav.No}
+	styles := map[string]func(s *davtest.Server){
+		"apache": func(s *davtest.Server) {
+			s.Propfind.LowerHex = true
+			s.Traits.PutETag = webdav.No
+			s.ServerHeader = "Apache/2.4"
 		},
-		"lighttpd": func(s *fakeServer) { s.selfLast = true },
-		"rclone": func(s *fakeServer) {
-			s.ignorePreconditions = true
-			s.mkcolExistingCreated = true
-			s.putParentMissing = 404
-			s.noSlashOnDirs = true
+		"nginx": func(s *davtest.Server) {
+			s.Traits = ignoresPreconditions
+			s.Traits.PropfindETag = webdav.No
+			s.Traits.PutETag = webdav.No
+			s.PutNoFolder = 500
 		},
-		"sabre": func(s *fakeServer) { s.lowerHex = true; s.namespacePrefix = "d:"; s.putParentMissing = 404 },
-		"xnet":  func(s *fakeServer) { s.ignorePreconditions = true; s.namespacePrefix = "lp0:" },
-		"npm": func(s *fakeServer) {
-			s.absoluteHrefs = true
-			s.noGetETag = true
-			s.noConditionalGet = true
-			s.noPutETag = true
-			s.ignorePreconditions = true
+		"lighttpd": func(s *davtest.Server) { s.Propfind.SelfLast = true },
+		"rclone": func(s *davtest.Server) {
+			s.Traits = ignoresPreconditions
+			s.MkcolExisting = 201
+			s.PutNoFolder = 404
+			s.Propfind.NoDirSlash = true
+		},
+		"sabre": func(s *davtest.Server) {
+			s.Propfind.LowerHex = true
+			s.Propfind.Namespace = "d"
+			s.PutNoFolder = 404
+		},
+		"xnet": func(s *davtest.Server) {
+			s.Traits = ignoresPreconditions
+			s.Propfind.Namespace = "lp0"
+		},
+		"npm": func(s *davtest.Server) {
+			s.Propfind.Absolute = true
+			s.Traits = ignoresPreconditions
+			s.Traits.GetETag = webdav.No
+			s.Traits.ConditionalGet = webdav.No
+			s.Traits.PutETag = webdav.No
 		},
 	}
 	for name, style := range styles {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			s := newFakeServer()
+			s := newServer()
 			style(s)
-			c := s.client(t)
+			c := newClient(t, s)
 			if err := c.MkcolAll(ctx, "a b/ü"); err != nil {
 				t.Fatal(err)
 			}
 			if err := c.MkcolAll(ctx, "a b/ü"); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := c.Put(ctx, "a b/ü/f ö.json", []byte("{}"), PutCondition{}); err != nil {
+			if _, err := c.Put(ctx, "a b/ü/f ö.json", []byte("{}"), webdav.PutCondition{}); err != nil {
 				t.Fatal(err)
 			}
 			list, err := c.List(ctx, "a b/ü")
@@ -205,51 +228,45 @@ func TestServerStyles(t *testing.T) {
 			if err != nil || !st.IsDir || st.Path != "a b/ü" {
 				t.Fatalf("stat %+v %v", st, err)
 			}
-			_, err = c.Put(ctx, "nope/f.json", []byte("{}"), PutCondition{})
+			_, err = c.Put(ctx, "nope/f.json", []byte("{}"), webdav.PutCondition{})
 			wantKind(t, err, errkind.FolderMissing)
 		})
 	}
 }
 
 func TestMkcolAllCreatesConfiguredFolder(t *testing.T) {
-	s := newFakeServer()
-	s.dirs = map[string]bool{"/": true}
-	c, err := New("https://dav.test/dav/sub%20dir/", testUser, testPass, s)
+	s := newServer()
+	s.Remove("")
+	c, err := webdav.New("https://dav.test/dav/sub%20dir/", testUser, testPass, s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := c.MkcolAll(context.Background(), "x"); err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range []string{"/dav", "/dav/sub dir", "/dav/sub dir/x"} {
-		if !s.dirs[d] {
-			t.Fatalf("%s not created: %v", d, s.dirs)
+	for _, d := range []string{"", "sub dir", "sub dir/x"} {
+		if !s.IsDir(d) {
+			t.Fatalf("/dav/%s not created", d)
 		}
 	}
 	// A file in the way.
-	s.files["/dav/sub dir/f"] = []byte("x")
-	s.etags["/dav/sub dir/f"] = "e"
+	s.PutFile("sub dir/f", []byte("x"))
 	wantKind(t, c.MkcolAll(context.Background(), "f"), errkind.Invalid)
 }
 
 func TestPutVerify(t *testing.T) {
-	s := newFakeServer()
-	s.noPutETag = true
-	c := s.client(t)
-	res, err := c.Put(context.Background(), "v.json", []byte("data"), PutCondition{Verify: true})
+	s := newServer()
+	s.Traits.PutETag = webdav.No
+	c := newClient(t, s)
+	res, err := c.Put(context.Background(), "v.json", []byte("data"), webdav.PutCondition{Verify: true})
 	if err != nil || !res.Verified || res.ETag == "" {
 		t.Fatalf("%+v %v", res, err)
 	}
 	// A server that stores nothing although it says 201.
-	s.after = func(req *Request, resp *Response) (*Response, error) {
-		if req.Method == "PUT" {
-			s.mu.Lock()
-			s.files["/dav/v.json"] = nil
-			s.mu.Unlock()
-		}
-		return resp, nil
+	s.Faults = func(req *webdav.Request) davtest.Fault {
+		return davtest.Fault{StoreEmpty: req.Method == "PUT"}
 	}
-	_, err = c.Put(context.Background(), "v.json", []byte("data"), PutCondition{Verify: true})
+	_, err = c.Put(context.Background(), "v.json", []byte("data"), webdav.PutCondition{Verify: true})
 	wantKind(t, err, errkind.BadResponse)
 	if !strings.Contains(errkind.Message(err), "0 bytes instead of 4") {
 		t.Fatal(err)
@@ -257,9 +274,9 @@ func TestPutVerify(t *testing.T) {
 }
 
 func TestNilBodiesAndEmptyFiles(t *testing.T) {
-	s := newFakeServer()
-	c := s.client(t)
-	if _, err := c.Put(context.Background(), "empty", nil, PutCondition{}); err != nil {
+	s := newServer()
+	c := newClient(t, s)
+	if _, err := c.Put(context.Background(), "empty", nil, webdav.PutCondition{}); err != nil {
 		t.Fatal(err)
 	}
 	g, err := c.Get(context.Background(), "empty", "")

@@ -1,27 +1,31 @@
-package webdav
+package webdav_test
 
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/webdav"
 )
 
 func TestStatusKinds(t *testing.T) {
-	type call func(c *Client) error
+	type call func(c *webdav.Client) error
 	ops := map[string]call{
-		"PROPFIND": func(c *Client) error { _, err := c.Stat(context.Background(), "f.json"); return err },
-		"GET":      func(c *Client) error { _, err := c.Get(context.Background(), "f.json", ""); return err },
-		"PUT": func(c *Client) error {
-			_, err := c.Put(context.Background(), "f.json", []byte("new"), PutCondition{})
+		"PROPFIND": func(c *webdav.Client) error { _, err := c.Stat(context.Background(), "f.json"); return err },
+		"GET":      func(c *webdav.Client) error { _, err := c.Get(context.Background(), "f.json", ""); return err },
+		"PUT": func(c *webdav.Client) error {
+			_, err := c.Put(context.Background(), "f.json", []byte("new"), webdav.PutCondition{})
 			return err
 		},
-		"DELETE": func(c *Client) error { return c.Delete(context.Background(), "f.json", "") },
-		"MOVE":   func(c *Client) error { return c.Move(context.Background(), "f.json", "g.json", false) },
-		"MKCOL":  func(c *Client) error { return c.mkcolErr("d") },
+		"DELETE": func(c *webdav.Client) error { return c.Delete(context.Background(), "f.json", "") },
+		"MOVE":   func(c *webdav.Client) error { return c.Move(context.Background(), "f.json", "g.json", false) },
+		// Mkcol of a folder whose parent exists: one MKCOL, whose status
+		// decides (no MkcolAll walk for the statuses tested here).
+		"MKCOL": func(c *webdav.Client) error { return c.Mkcol(context.Background(), "d") },
 	}
 	cases := []struct {
 		status int
@@ -64,20 +68,19 @@ func TestStatusKinds(t *testing.T) {
 			if method == "MKCOL" && tc.status == 409 {
 				continue // MkcolAll's walk handles it (TestMkcolAllCreatesConfiguredFolder)
 			}
-			s := newFakeServer()
-			s.hook = func(req *Request) (*Response, error, bool) {
+			s := newServer()
+			s.Hook = func(req *webdav.Request) (*webdav.Response, error) {
 				if req.Method != method {
-					return nil, nil, false
+					return nil, nil
 				}
 				h := map[string]string{}
 				for k, v := range tc.header {
 					h[k] = v
 				}
-				return &Response{Status: tc.status, Header: h, Body: []byte("<html>error</html>")}, nil, true
+				return &webdav.Response{Status: tc.status, Header: h, Body: []byte("<html>error</html>")}, nil
 			}
-			s.files["/dav/f.json"] = []byte("x")
-			s.etags["/dav/f.json"] = "e"
-			c := s.client(t, WithMaxRetryWait(time.Second))
+			s.PutFile("f.json", []byte("x"))
+			c := newClient(t, s, webdav.WithMaxRetryWait(time.Second))
 			err := op(c)
 			if errkind.Of(err) != tc.kind {
 				t.Errorf("%s %d: kind %q, want %q (%v)", method, tc.status, errkind.Of(err), tc.kind, err)
@@ -87,7 +90,7 @@ func TestStatusKinds(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.msg) {
 				t.Errorf("%s %d: %q lacks %q", method, tc.status, err, tc.msg)
 			}
-			if !strings.Contains(err.Error(), "HTTP "+itoa(tc.status)) {
+			if !strings.Contains(err.Error(), "HTTP "+strconv.Itoa(tc.status)) {
 				t.Errorf("%s %d: %q lacks the status", method, tc.status, err)
 			}
 			var e *errkind.Error
@@ -97,13 +100,6 @@ func TestStatusKinds(t *testing.T) {
 			}
 		}
 	}
-}
-
-// mkcolErr runs MkcolAll below a folder the PROPFIND says is missing, so the
-// MKCOL status decides.
-func (c *Client) mkcolErr(name string) error {
-	_, _, err := c.mkcol(context.Background(), name, c.urlFor(name, true))
-	return err
 }
 
 func TestTransportErrors(t *testing.T) {
@@ -121,9 +117,9 @@ func TestTransportErrors(t *testing.T) {
 		{errkind.New(errkind.TooLarge, "", "huge"), errkind.TooLarge},
 	}
 	for _, tc := range cases {
-		s := newFakeServer()
-		s.hook = func(req *Request) (*Response, error, bool) { return nil, tc.err, true }
-		_, err := s.client(t).Get(context.Background(), "x", "")
+		s := newServer()
+		s.Hook = func(req *webdav.Request) (*webdav.Response, error) { return nil, tc.err }
+		_, err := newClient(t, s).Get(context.Background(), "x", "")
 		wantKind(t, err, tc.kind)
 		if tc.kind == errkind.Network && !strings.Contains(err.Error(), "dav.test") {
 			t.Errorf("network error does not name the host: %v", err)
@@ -133,39 +129,39 @@ func TestTransportErrors(t *testing.T) {
 		}
 	}
 	// The caller's own deadline.
-	s := newFakeServer()
+	s := newServer()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := s.client(t).Get(ctx, "x", "")
+	_, err := newClient(t, s).Get(ctx, "x", "")
 	wantKind(t, err, errkind.Canceled)
 }
 
 func TestTruncatedBody(t *testing.T) {
-	s := newFakeServer()
+	s := newServer()
 	calls := 0
-	s.hook = func(req *Request) (*Response, error, bool) {
+	s.Hook = func(req *webdav.Request) (*webdav.Response, error) {
 		calls++
 		if calls == 1 {
-			return &Response{Status: 200, Header: map[string]string{"Content-Length": "10"}, Body: []byte("12345")}, nil, true
+			return &webdav.Response{Status: 200, Header: map[string]string{"Content-Length": "10"}, Body: []byte("12345")}, nil
 		}
-		return &Response{Status: 200, Header: map[string]string{"content-length": "10"}, Body: []byte("1234567890")}, nil, true
+		return &webdav.Response{Status: 200, Header: map[string]string{"content-length": "10"}, Body: []byte("1234567890")}, nil
 	}
-	g, err := s.client(t).Get(context.Background(), "x", "")
+	g, err := newClient(t, s).Get(context.Background(), "x", "")
 	if err != nil || string(g.Body) != "1234567890" || calls != 2 {
 		t.Fatalf("%v %v %d", g, err, calls)
 	}
 }
 
 func TestRedirectToSlashIsFollowed(t *testing.T) {
-	s := newFakeServer()
-	s.dirs["/dav/d"] = true
-	s.hook = func(req *Request) (*Response, error, bool) {
+	s := newServer()
+	s.MkdirAll("d")
+	s.Hook = func(req *webdav.Request) (*webdav.Response, error) {
 		if !strings.HasSuffix(req.URL, "/") {
-			return &Response{Status: 301, Header: map[string]string{"location": strings.Replace(req.URL, "dav.test", "servername.internal", 1) + "/"}}, nil, true
+			return &webdav.Response{Status: 301, Header: map[string]string{"location": strings.Replace(req.URL, "dav.test", "servername.internal", 1) + "/"}}, nil
 		}
-		return nil, nil, false
+		return nil, nil
 	}
-	st, err := s.client(t).Stat(context.Background(), "d")
+	st, err := newClient(t, s).Stat(context.Background(), "d")
 	if err != nil || !st.IsDir {
 		t.Fatal(st, err)
 	}
@@ -192,7 +188,7 @@ func TestRetryAfterParse(t *testing.T) {
 		{"", 0, false},
 	}
 	for _, tc := range cases {
-		got, ok := ParseRetryAfter(tc.in, now)
+		got, ok := webdav.ParseRetryAfter(tc.in, now)
 		if ok != tc.ok || (ok && got.Sub(now) != tc.want) {
 			t.Errorf("ParseRetryAfter(%q) = %v %v, want +%v %v", tc.in, got, ok, tc.want, tc.ok)
 		}
@@ -214,11 +210,11 @@ func TestNormalizeETag(t *testing.T) {
 		`"12-5f3b4"`: "12-5f3b4",
 	}
 	for in, want := range cases {
-		if got := NormalizeETag(in); got != want {
+		if got := webdav.NormalizeETag(in); got != want {
 			t.Errorf("NormalizeETag(%q) = %q, want %q", in, got, want)
 		}
 	}
-	if q := quoteETag("a\r\nX-Evil: 1"); q != `"aX-Evil: 1"` {
+	if q := webdav.QuoteETag("a\r\nX-Evil: 1"); q != `"aX-Evil: 1"` {
 		t.Fatal(q)
 	}
 }
@@ -231,23 +227,23 @@ func TestRetryAfterDateAgainstServerDate(t *testing.T) {
 	now := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
 	for _, skew := range []time.Duration{3 * time.Hour, -3 * time.Hour, 0} {
 		sent := now.Add(skew)
-		resp := &Response{Status: 429, Header: map[string]string{
+		resp := &webdav.Response{Status: 429, Header: map[string]string{
 			"date":        sent.Format(http1123),
 			"retry-after": sent.Add(time.Minute).Format(http1123),
 		}}
-		got, ok := retryAfterOf(resp, now)
+		got, ok := webdav.RetryAfterOf(resp, now)
 		if !ok || got.Sub(now) != time.Minute {
 			t.Errorf("server clock %v off: wait %v (%v), want 1m", skew, got.Sub(now), ok)
 		}
 	}
 	// Without a Date header the device's clock is all there is.
-	resp := &Response{Status: 429, Header: map[string]string{"retry-after": now.Add(time.Minute).Format(http1123)}}
-	if got, ok := retryAfterOf(resp, now); !ok || got.Sub(now) != time.Minute {
+	resp := &webdav.Response{Status: 429, Header: map[string]string{"retry-after": now.Add(time.Minute).Format(http1123)}}
+	if got, ok := webdav.RetryAfterOf(resp, now); !ok || got.Sub(now) != time.Minute {
 		t.Errorf("no Date: wait %v (%v), want 1m", got.Sub(now), ok)
 	}
 	// Seconds are seconds whatever the Date says.
-	resp = &Response{Status: 429, Header: map[string]string{"date": now.Add(5 * time.Hour).Format(http1123), "retry-after": "30"}}
-	if got, ok := retryAfterOf(resp, now); !ok || got.Sub(now) != 30*time.Second {
+	resp = &webdav.Response{Status: 429, Header: map[string]string{"date": now.Add(5 * time.Hour).Format(http1123), "retry-after": "30"}}
+	if got, ok := webdav.RetryAfterOf(resp, now); !ok || got.Sub(now) != 30*time.Second {
 		t.Errorf("seconds form: wait %v (%v), want 30s", got.Sub(now), ok)
 	}
 }

@@ -1,9 +1,11 @@
-package webdav
+package webdav_test
 
 import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/davsync/davsync/internal/webdav"
 )
 
 func FuzzMultistatus(f *testing.F) {
@@ -12,12 +14,12 @@ func FuzzMultistatus(f *testing.F) {
 	}
 	f.Add([]byte(`<!DOCTYPE html><html>`))
 	f.Add([]byte(`<D:multistatus xmlns:D="DAV:"><D:response><D:href>../../x%</D:href></D:response></D:multistatus>`))
-	c, err := New("http://h/dav/sub/", "u", "p", newFakeServer())
+	c, err := webdav.New("http://h/dav/sub/", "u", "p", newServer())
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		entries, err := parseMultistatus("PROPFIND", body, "/dav/sub/", 1<<20)
+		entries, err := webdav.ParseMultistatus("PROPFIND", body, "/dav/sub/", 1<<20)
 		if err != nil {
 			if entries != nil {
 				t.Fatal("entries with an error")
@@ -25,16 +27,17 @@ func FuzzMultistatus(f *testing.F) {
 			return
 		}
 		for _, e := range entries {
-			if !strings.HasPrefix(e.path, "/") || (e.path != "/" && strings.HasSuffix(e.path, "/")) || strings.Contains(e.path, "//") {
-				t.Fatalf("bad path %q", e.path)
+			p := e.Path()
+			if !strings.HasPrefix(p, "/") || (p != "/" && strings.HasSuffix(p, "/")) || strings.Contains(p, "//") {
+				t.Fatalf("bad path %q", p)
 			}
-			for _, seg := range strings.Split(e.path, "/") {
+			for _, seg := range strings.Split(p, "/") {
 				if seg == ".." || seg == "." {
-					t.Fatalf("path %q keeps a dot segment", e.path)
+					t.Fatalf("path %q keeps a dot segment", p)
 				}
 			}
 		}
-		self, kids := c.resources(entries, "sub", "/dav/sub/")
+		self, kids := c.Resources(entries, "sub", "/dav/sub/")
 		all := kids
 		if self != nil {
 			all = append(all, *self)
@@ -61,18 +64,18 @@ func FuzzWWWAuthenticate(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		for _, ch := range ParseWWWAuthenticate(v) {
+		for _, ch := range webdav.ParseWWWAuthenticate(v) {
 			if ch.Scheme == "" || ch.Scheme != strings.ToLower(ch.Scheme) {
 				t.Fatalf("scheme %q", ch.Scheme)
 			}
 			for i := 0; i < len(ch.Scheme); i++ {
-				if !isTchar(ch.Scheme[i]) {
+				if !webdav.IsTchar(ch.Scheme[i]) {
 					t.Fatalf("scheme %q is not a token", ch.Scheme)
 				}
 			}
 		}
-		if ch, ok := pickChallenge(ParseWWWAuthenticate(v)); ok && ch.Scheme == "digest" {
-			a := digestAuth(ch, "jürgen", "pw", "PUT", "/a%20b", "cn", 1)
+		if ch, ok := webdav.PickChallenge(webdav.ParseWWWAuthenticate(v)); ok && ch.Scheme == "digest" {
+			a := webdav.DigestAuth(ch, "jürgen", "pw", "PUT", "/a%20b", "cn", 1)
 			if strings.ContainsAny(a, "\r\n\x00") {
 				t.Fatalf("header injection: %q", a)
 			}
@@ -87,14 +90,14 @@ func FuzzRetryAfter(f *testing.F) {
 	}
 	now := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, v string) {
-		at, ok := ParseRetryAfter(v, now)
+		at, ok := webdav.ParseRetryAfter(v, now)
 		if !ok {
 			if !at.IsZero() {
 				t.Fatal("time without ok")
 			}
 			return
 		}
-		if at.Before(now) || at.After(now.Add(maxRetryAfter)) {
+		if at.Before(now) || at.After(now.Add(webdav.MaxRetryAfter)) {
 			t.Fatalf("ParseRetryAfter(%q) = %v, outside [now, now+24h]", v, at)
 		}
 	})
@@ -105,11 +108,11 @@ func FuzzETag(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		n := NormalizeETag(v)
+		n := webdav.NormalizeETag(v)
 		if len(n) > len(v) {
 			t.Fatalf("grew: %q -> %q", v, n)
 		}
-		q := quoteETag(n)
+		q := webdav.QuoteETag(n)
 		if strings.ContainsAny(q, "\r\n\x00") {
 			t.Fatalf("control characters in %q", q)
 		}
@@ -120,7 +123,7 @@ func FuzzETag(f *testing.F) {
 			}
 		}
 		// A stored ETag sent back as If-Match reads as itself.
-		if got := NormalizeETag(q); got != string(clean) {
+		if got := webdav.NormalizeETag(q); got != string(clean) {
 			t.Fatalf("round trip %q -> %q -> %q", n, q, got)
 		}
 	})

@@ -1,4 +1,4 @@
-package webdav
+package webdav_test
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/webdav"
+	"github.com/davsync/davsync/internal/webdav/davtest"
 )
 
 func TestInsecure(t *testing.T) {
@@ -21,7 +23,7 @@ func TestInsecure(t *testing.T) {
 		"http://127.0.0.1.evil.com/":  true,
 		"https://nas.example.com/":    false,
 	} {
-		if got := Insecure(u); got != want {
+		if got := webdav.Insecure(u); got != want {
 			t.Errorf("Insecure(%q) = %v, want %v", u, got, want)
 		}
 	}
@@ -31,8 +33,8 @@ func TestInsecure(t *testing.T) {
 // server challenged: never up front, where whoever answers at that address
 // gets it without asking.
 func TestNoBasicUpFrontOverInsecureHTTP(t *testing.T) {
-	s := newFakeServer()
-	c, err := New("http://nas.example.com/dav/", testUser, testPass, s)
+	s := newServer()
+	c, err := webdav.New("http://nas.example.com/dav/", testUser, testPass, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,14 +44,15 @@ func TestNoBasicUpFrontOverInsecureHTTP(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for i, r := range s.log {
-		challenged := i > 0 && s.log[i-1].Header["Authorization"] == ""
+	log := s.Log()
+	for i, r := range log {
+		challenged := i > 0 && log[i-1].Header["Authorization"] == ""
 		if a := hdr(&r, "Authorization"); a != "" && !challenged {
 			t.Fatalf("request %d carried credentials without a challenge", i)
 		}
 	}
-	if len(s.log) != 6 {
-		t.Fatalf("%d requests for 3 challenged stats, want 6", len(s.log))
+	if len(s.Log()) != 6 {
+		t.Fatalf("%d requests for 3 challenged stats, want 6", len(s.Log()))
 	}
 }
 
@@ -57,13 +60,13 @@ func TestNoBasicUpFrontOverInsecureHTTP(t *testing.T) {
 // man in the middle would ask for): refused without sending the password.
 func TestDigestToBasicDowngradeRefused(t *testing.T) {
 	for _, learned := range []bool{true, false} {
-		s := newFakeServer()
-		s.auth = "digest"
-		var opts []Option
+		s := newServer()
+		s.Auth = davtest.AuthDigest
+		var opts []webdav.Option
 		if !learned {
-			opts = append(opts, WithDigestOnly())
+			opts = append(opts, webdav.WithDigestOnly())
 		}
-		c := s.client(t, opts...)
+		c := newClient(t, s, opts...)
 		ctx := context.Background()
 		if learned {
 			if _, err := c.Stat(ctx, ""); err != nil {
@@ -73,16 +76,14 @@ func TestDigestToBasicDowngradeRefused(t *testing.T) {
 				t.Fatal("the client did not notice that Digest worked")
 			}
 		}
-		s.mu.Lock()
-		s.auth = "basic" // the man in the middle now answers
-		n := len(s.log)
-		s.mu.Unlock()
+		s.Auth = davtest.AuthBasic // the man in the middle now answers
+		n := len(s.Log())
 		_, err := c.Stat(ctx, "")
 		wantKind(t, err, errkind.Auth)
 		if !strings.Contains(err.Error(), "Basic") || !strings.Contains(err.Error(), "did not send the password") {
 			t.Fatalf("the error does not name the downgrade: %v", err)
 		}
-		for _, r := range s.log[n:] {
+		for _, r := range s.Log()[n:] {
 			if strings.HasPrefix(hdr(&r, "Authorization"), "Basic ") {
 				t.Fatalf("learned=%v: Basic credentials sent after Digest had worked", learned)
 			}
@@ -95,19 +96,19 @@ func TestDigestToBasicDowngradeRefused(t *testing.T) {
 // holds the source's bytes. A destination with other bytes stays a 412.
 func TestCopyRetriedAfterLostReply(t *testing.T) {
 	for _, same := range []bool{true, false} {
-		s := newFakeServer()
-		c := s.client(t)
+		s := newServer()
+		c := newClient(t, s)
 		ctx := context.Background()
-		if _, err := c.Put(ctx, "f.json", []byte(`{"a":1}`), PutCondition{}); err != nil {
+		if _, err := c.Put(ctx, "f.json", []byte(`{"a":1}`), webdav.PutCondition{}); err != nil {
 			t.Fatal(err)
 		}
 		if !same {
-			if _, err := c.Put(ctx, "g.json", []byte(`{"other":1}`), PutCondition{}); err != nil {
+			if _, err := c.Put(ctx, "g.json", []byte(`{"other":1}`), webdav.PutCondition{}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		lost := false
-		s.after = func(req *Request, resp *Response) (*Response, error) {
+		s.After = func(req *webdav.Request, resp *webdav.Response) (*webdav.Response, error) {
 			if req.Method == "COPY" && !lost {
 				lost = true
 				return nil, errkind.New(errkind.Network, "", "connection reset")
@@ -129,20 +130,20 @@ func TestCopyRetriedAfterLostReply(t *testing.T) {
 // an ETag too long to be real is no ETag, and a redirect target or Server
 // header cannot inject lines or flood the status page.
 func TestServerStringsAreBounded(t *testing.T) {
-	if NormalizeETag(`"`+strings.Repeat("e", 600)+`"`) != "" {
+	if webdav.NormalizeETag(`"`+strings.Repeat("e", 600)+`"`) != "" {
 		t.Fatal("a 600-byte ETag was kept")
 	}
-	if NormalizeETag(`W/"abc"`) != "abc" {
+	if webdav.NormalizeETag(`W/"abc"`) != "abc" {
 		t.Fatal("a normal ETag was lost")
 	}
-	s := newFakeServer()
-	s.hook = func(req *Request) (*Response, error, bool) {
-		return &Response{Status: 301, Header: map[string]string{
+	s := newServer()
+	s.Hook = func(req *webdav.Request) (*webdav.Response, error) {
+		return &webdav.Response{Status: 301, Header: map[string]string{
 			"location": "https://evil.example/" + strings.Repeat("x", 5000) + "\r\nSet-Cookie: a=b",
 			"server":   strings.Repeat("S", 1000),
-		}}, nil, true
+		}}, nil
 	}
-	c := s.client(t)
+	c := newClient(t, s)
 	_, err := c.Get(context.Background(), "f.json", "")
 	wantKind(t, err, errkind.Redirected)
 	if msg := err.Error(); len(msg) > 600 || strings.ContainsAny(msg, "\r\n") {

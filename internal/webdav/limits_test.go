@@ -1,4 +1,4 @@
-package webdav
+package webdav_test
 
 import (
 	"context"
@@ -6,15 +6,16 @@ import (
 
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/limits"
+	"github.com/davsync/davsync/internal/webdav"
 )
 
 // Every request tells the transport how much answer it accepts: the whole
 // sync file for GET, a listing for PROPFIND, an error page for the rest.
 func TestRequestsCarryTheirBodyLimit(t *testing.T) {
-	s := newFakeServer()
-	c := s.client(t)
+	s := newServer()
+	c := newClient(t, s)
 	ctx := context.Background()
-	if _, err := c.Put(ctx, "f.json", []byte("{}"), PutCondition{}); err != nil {
+	if _, err := c.Put(ctx, "f.json", []byte("{}"), webdav.PutCondition{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Get(ctx, "f.json", ""); err != nil {
@@ -24,7 +25,7 @@ func TestRequestsCarryTheirBodyLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]int64{"PUT": limits.Reply, "GET": limits.Download, "PROPFIND": limits.Multistatus}
-	for _, r := range s.log {
+	for _, r := range s.Log() {
 		if w, ok := want[r.Method]; ok && r.MaxBody != w {
 			t.Errorf("%s carried MaxBody %d, want %d", r.Method, r.MaxBody, w)
 		}
@@ -34,17 +35,17 @@ func TestRequestsCarryTheirBodyLimit(t *testing.T) {
 // A transport that ignores MaxBody does not get a larger answer past the
 // client.
 func TestClientRefusesAnswerAboveItsLimit(t *testing.T) {
-	s := newFakeServer()
-	s.hook = func(req *Request) (*Response, error, bool) {
+	s := newServer()
+	s.Hook = func(req *webdav.Request) (*webdav.Response, error) {
 		if req.Method == "GET" {
-			return &Response{Status: 200, Header: map[string]string{}, Body: make([]byte, req.MaxBody+1)}, nil, true
+			return &webdav.Response{Status: 200, Header: map[string]string{}, Body: make([]byte, req.MaxBody+1)}, nil
 		}
-		return nil, nil, false
+		return nil, nil
 	}
-	c := s.client(t, WithMaxDownload(1<<20))
+	c := newClient(t, s, webdav.WithMaxDownload(1<<20))
 	_, err := c.Get(context.Background(), "f.json", "")
 	wantKind(t, err, errkind.TooLarge)
-	if got := len(s.log); got != 1 {
+	if got := len(s.Log()); got != 1 {
 		t.Fatalf("a too-large answer was retried: %d requests", got)
 	}
 }

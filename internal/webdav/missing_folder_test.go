@@ -1,4 +1,4 @@
-package webdav
+package webdav_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/webdav"
 )
 
 // COPY/MOVE of a file into a missing folder: the server's 409 is what the
@@ -20,14 +21,14 @@ func TestCopyMoveIntoMissingFolderSlashRetryAnswer(t *testing.T) {
 	}{{"apache", 400}, {"lighttpd", 403}} {
 		for _, method := range []string{"COPY", "MOVE"} {
 			s := newNoAuthServer()
-			seed(s, "/dav/f.json", "x")
-			s.hook = func(req *Request) (*Response, error, bool) {
+			seed(s, "f.json", "x")
+			s.Hook = func(req *webdav.Request) (*webdav.Response, error) {
 				if req.Method == method && strings.HasSuffix(req.URL, "/f.json/") {
-					return s.reply(tc.slashStatus, "<html>nope</html>"), nil, true
+					return reply(tc.slashStatus, "<html>nope</html>"), nil
 				}
-				return nil, nil, false
+				return nil, nil
 			}
-			c := s.client(t)
+			c := newClient(t, s)
 			err := moveOrCopy(c, method, "f.json", "no/g.json")
 			if errkind.Of(err) != errkind.FolderMissing {
 				t.Errorf("%s %s: kind %q, want folder_missing: %v", tc.server, method, errkind.Of(err), err)
@@ -47,14 +48,14 @@ func TestCopyMoveMissingFolderAnswered500Or403(t *testing.T) {
 	}{{"COPY", 500}, {"MOVE", 500}, {"MOVE", 403}} { // 403: x/net and rclone MOVE
 		method := tc.method
 		s := newNoAuthServer()
-		seed(s, "/dav/f.json", "x")
-		s.hook = func(req *Request) (*Response, error, bool) {
+		seed(s, "f.json", "x")
+		s.Hook = func(req *webdav.Request) (*webdav.Response, error) {
 			if req.Method == method && strings.Contains(hdr(req, "Destination"), "/no/") {
-				return s.reply(tc.status, "<html>refused</html>"), nil, true
+				return reply(tc.status, "<html>refused</html>"), nil
 			}
-			return nil, nil, false
+			return nil, nil
 		}
-		c := s.client(t)
+		c := newClient(t, s)
 		err := moveOrCopy(c, method, "f.json", "no/g.json")
 		if errkind.Of(err) != errkind.FolderMissing {
 			t.Errorf("%s answered %d: kind %q, want folder_missing: %v", method, tc.status, errkind.Of(err), err)
@@ -62,7 +63,7 @@ func TestCopyMoveMissingFolderAnswered500Or403(t *testing.T) {
 	}
 }
 
-func moveOrCopy(c *Client, method, from, to string) error {
+func moveOrCopy(c *webdav.Client, method, from, to string) error {
 	if method == "MOVE" {
 		return c.Move(context.Background(), from, to, false)
 	}

@@ -1,4 +1,4 @@
-package webdav
+package webdav_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/webdav"
 )
 
 var msDate = time.Date(2026, 11, 22, 2, 0, 0, 0, time.UTC)
@@ -17,7 +18,7 @@ type msCase struct {
 	name     string
 	body     string
 	selfETag string
-	kids     []Resource // in the server's order
+	kids     []webdav.Resource // in the server's order
 }
 
 var msCases = []msCase{
@@ -58,7 +59,7 @@ var msCases = []msCase{
 </D:response>
 </D:multistatus>`,
 		selfETag: "1000-5f3b2",
-		kids:     []Resource{{Path: "café/a b+c.json", ETag: "c-5f3b2", Size: 12, Modified: msDate, ContentType: "application/json"}},
+		kids:     []webdav.Resource{{Path: "café/a b+c.json", ETag: "c-5f3b2", Size: 12, Modified: msDate, ContentType: "application/json"}},
 	},
 	{
 		name: "nginx-no-getetag",
@@ -103,7 +104,7 @@ var msCases = []msCase{
 </D:propstat>
 </D:response>
 </D:multistatus>`,
-		kids: []Resource{
+		kids: []webdav.Resource{
 			{Path: "café/sub", IsDir: true, Modified: msDate},
 			{Path: "café/x.json.gz", Size: 3, Modified: msDate},
 		},
@@ -136,12 +137,12 @@ var msCases = []msCase{
 </D:response>
 </D:multistatus>`,
 		selfETag: "12345",
-		kids:     []Resource{{Path: "café/f.json", ETag: "2907211441", Size: 5, Modified: msDate}},
+		kids:     []webdav.Resource{{Path: "café/f.json", ETag: "2907211441", Size: 5, Modified: msDate}},
 	},
 	{
 		name: "rclone-xnet-no-trailing-slash",
 		body: `<?xml version="1.0" encoding="UTF-8"?><D:multistatus xmlns:D="DAV:"><D:response><D:href>/dav/caf%C3%A9</D:href><D:propstat><D:prop><D:resourcetype><D:collection xmlns:D="DAV:"/></D:resourcetype><D:getlastmodified>Sun, 22 Nov 2026 02:00:00 GMT</D:getlastmodified></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response><D:response><D:href>/dav/caf%C3%A9/d</D:href><D:propstat><D:prop><D:resourcetype><D:collection xmlns:D="DAV:"/></D:resourcetype></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response><D:response><D:href>/dav/caf%C3%A9/n%C3%B6.json</D:href><D:propstat><D:prop><D:resourcetype></D:resourcetype><D:getetag>"1873f2a9c0b5e0a6"</D:getetag><D:getcontentlength>0</D:getcontentlength><D:getcontenttype>application/json</D:getcontenttype></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response></D:multistatus>`,
-		kids: []Resource{
+		kids: []webdav.Resource{
 			{Path: "café/d", IsDir: true},
 			{Path: "café/nö.json", ETag: "1873f2a9c0b5e0a6", Size: 0, ContentType: "application/json"},
 		},
@@ -150,42 +151,42 @@ var msCases = []msCase{
 		name: "sabre-lowercase-d",
 		body: `<?xml version="1.0"?>
 <d:multistatus xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns"><d:response><d:href>/dav/caf%c3%a9/</d:href><d:propstat><d:prop><d:resourcetype><d:collection/></d:resourcetype><d:getlastmodified>Sun, 22 Nov 2026 02:00:00 GMT</d:getlastmodified></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat><d:propstat><d:prop><d:getetag/><d:getcontentlength/><d:getcontenttype/></d:prop><d:status>HTTP/1.1 404 Not Found</d:status></d:propstat></d:response><d:response><d:href>/dav/caf%c3%a9/b.json</d:href><d:propstat><d:prop><d:resourcetype/><d:getetag>&quot;6e5a1e0c3d2f7b&quot;</d:getetag><d:getcontentlength>7</d:getcontentlength><d:getlastmodified>Sun, 22 Nov 2026 02:00:00 GMT</d:getlastmodified><d:getcontenttype>application/octet-stream</d:getcontenttype></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>`,
-		kids: []Resource{{Path: "café/b.json", ETag: "6e5a1e0c3d2f7b", Size: 7, Modified: msDate, ContentType: "application/octet-stream"}},
+		kids: []webdav.Resource{{Path: "café/b.json", ETag: "6e5a1e0c3d2f7b", Size: 7, Modified: msDate, ContentType: "application/octet-stream"}},
 	},
 	{
 		name:     "npm-absolute-hrefs",
 		body:     `<?xml version="1.0" encoding="utf-8"?><D:multistatus xmlns:D="DAV:"><D:response><D:href>http://127.0.0.1:1900/dav/caf%C3%A9/</D:href><D:propstat><D:status>HTTP/1.1 200 OK</D:status><D:prop><D:getlastmodified>Sun, 22 Nov 2026 02:00:00 GMT</D:getlastmodified><D:resourcetype><D:collection/></D:resourcetype><D:getetag>"abc"</D:getetag></D:prop></D:propstat></D:response><D:response><D:href>http://127.0.0.1:1900/dav/caf%C3%A9/c.json</D:href><D:propstat><D:status>HTTP/1.1 200 OK</D:status><D:prop><D:getlastmodified>Sun, 22 Nov 2026 02:00:00 GMT</D:getlastmodified><D:resourcetype/><D:getcontentlength>9</D:getcontentlength><D:getetag>"def"</D:getetag></D:prop></D:propstat></D:response></D:multistatus>`,
 		selfETag: "abc",
-		kids:     []Resource{{Path: "café/c.json", ETag: "def", Size: 9, Modified: msDate}},
+		kids:     []webdav.Resource{{Path: "café/c.json", ETag: "def", Size: 9, Modified: msDate}},
 	},
 	{
 		name: "default-namespace-iso-dates-no-status",
 		body: `<multistatus xmlns="DAV:"><response><href>/dav/caf%C3%A9/</href><propstat><prop><resourcetype><collection/></resourcetype></prop></propstat></response>
 <response><href>e.json</href><propstat><prop><getlastmodified>2026-11-22T02:00:00Z</getlastmodified><getetag>e1</getetag><getcontentlength> 4 </getcontentlength></prop><status>HTTP/1.1 200 OK</status></propstat></response>
 <response><href>/dav/caf%C3%A9/gone.json</href><status>HTTP/1.1 404 Not Found</status></response></multistatus>`,
-		kids: []Resource{{Path: "café/e.json", ETag: "e1", Size: 4, Modified: msDate}},
+		kids: []webdav.Resource{{Path: "café/e.json", ETag: "e1", Size: 4, Modified: msDate}},
 	},
 	{
 		name:     "nextcloud-extra-namespaces-latin1",
 		body:     `<?xml version="1.0" encoding="ISO-8859-1"?><d:multistatus xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns" xmlns:nc="http://nextcloud.org/ns"><d:response><d:href>/dav/caf%C3%A9/</d:href><d:propstat><d:prop><d:resourcetype><d:collection/></d:resourcetype><oc:getetag>"not-dav"</oc:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response><d:response><d:href>/dav/caf%C3%A9/x</d:href><d:propstat><d:prop><d:resourcetype/><d:getlastmodified>Sun, 22 Nov 2026 02:00:00 GMT</d:getlastmodified><oc:size>99</oc:size></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>`,
 		selfETag: "not-dav", // matched by local name: harmless for a folder
-		kids:     []Resource{{Path: "café/x", Size: -1, Modified: msDate}},
+		kids:     []webdav.Resource{{Path: "café/x", Size: -1, Modified: msDate}},
 	},
 	{
 		name: "proxy-rewrites-prefix",
 		body: `<D:multistatus xmlns:D="DAV:"><D:response><D:href>/internal/webdav/caf%C3%A9/</D:href><D:propstat><D:prop><D:resourcetype><D:collection/></D:resourcetype></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response><D:response><D:href>/internal/webdav/caf%C3%A9/p.json</D:href><D:propstat><D:prop><D:getcontentlength>1</D:getcontentlength></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response></D:multistatus>`,
-		kids: []Resource{{Path: "café/p.json", Size: 1}},
+		kids: []webdav.Resource{{Path: "café/p.json", Size: 1}},
 	},
 }
 
 func TestMultistatusStyles(t *testing.T) {
 	for _, tc := range msCases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newFakeServer()
-			s.hook = func(req *Request) (*Response, error, bool) {
-				return &Response{Status: 207, Header: map[string]string{}, Body: []byte(tc.body)}, nil, true
+			s := newServer()
+			s.Hook = func(req *webdav.Request) (*webdav.Response, error) {
+				return &webdav.Response{Status: 207, Header: map[string]string{}, Body: []byte(tc.body)}, nil
 			}
-			c, err := New("http://127.0.0.1:1900/dav", testUser, testPass, s)
+			c, err := webdav.New("http://127.0.0.1:1900/dav", testUser, testPass, s)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -231,11 +232,11 @@ func TestMultistatusRefusals(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, status := range []int{200, 207} {
-				s := newFakeServer()
-				s.hook = func(req *Request) (*Response, error, bool) {
-					return &Response{Status: status, Header: map[string]string{"content-type": tc.ctype}, Body: []byte(tc.body)}, nil, true
+				s := newServer()
+				s.Hook = func(req *webdav.Request) (*webdav.Response, error) {
+					return &webdav.Response{Status: status, Header: map[string]string{"content-type": tc.ctype}, Body: []byte(tc.body)}, nil
 				}
-				c := s.client(t, WithMaxXML(1<<20))
+				c := newClient(t, s, webdav.WithMaxXML(1<<20))
 				_, err := c.List(context.Background(), "")
 				wantKind(t, err, tc.kind)
 				if !strings.Contains(err.Error(), tc.msg) {
@@ -247,14 +248,14 @@ func TestMultistatusRefusals(t *testing.T) {
 }
 
 func TestMultistatusFailureInside207(t *testing.T) {
-	s := newFakeServer()
-	s.hook = func(req *Request) (*Response, error, bool) {
+	s := newServer()
+	s.Hook = func(req *webdav.Request) (*webdav.Response, error) {
 		if req.Method != "DELETE" {
-			return nil, nil, false
+			return nil, nil
 		}
-		return &Response{Status: 207, Header: map[string]string{}, Body: []byte(`<d:multistatus xmlns:d="DAV:"><d:response><d:href>/dav/dir/locked.json</d:href><d:status>HTTP/1.1 423 Locked</d:status></d:response></d:multistatus>`)}, nil, true
+		return &webdav.Response{Status: 207, Header: map[string]string{}, Body: []byte(`<d:multistatus xmlns:d="DAV:"><d:response><d:href>/dav/dir/locked.json</d:href><d:status>HTTP/1.1 423 Locked</d:status></d:response></d:multistatus>`)}, nil
 	}
-	c := s.client(t)
+	c := newClient(t, s)
 	err := c.Delete(context.Background(), "dir", "")
 	wantKind(t, err, errkind.Locked)
 	if !strings.Contains(err.Error(), "dir/locked.json") {
@@ -278,7 +279,7 @@ func TestHrefPath(t *testing.T) {
 		{"/dav/café", "/", "/dav/café"},
 	}
 	for _, tc := range cases {
-		if got, _ := hrefPath(tc.href, tc.req); got != tc.want {
+		if got, _ := webdav.HrefPath(tc.href, tc.req); got != tc.want {
 			t.Errorf("hrefPath(%q, %q) = %q, want %q", tc.href, tc.req, got, tc.want)
 		}
 	}
@@ -295,20 +296,20 @@ func TestDates(t *testing.T) {
 		"1994-11-06T09:49:37+01:00",
 		"1994-11-06T08:49:37.000Z",
 	} {
-		if got := parseDAVDate(s); !got.Equal(want) {
+		if got := webdav.ParseDAVDate(s); !got.Equal(want) {
 			t.Errorf("parseDAVDate(%q) = %v", s, got)
 		}
 	}
-	if !parseDAVDate("yesterday").IsZero() {
+	if !webdav.ParseDAVDate("yesterday").IsZero() {
 		t.Error("garbage date parsed")
 	}
 }
 
 func TestPropfindSelfErrorInside207(t *testing.T) {
-	s := newFakeServer()
-	s.hook = func(req *Request) (*Response, error, bool) {
-		return &Response{Status: 207, Header: map[string]string{}, Body: []byte(`<d:multistatus xmlns:d="DAV:"><d:response><d:href>/dav/secret/</d:href><d:status>HTTP/1.1 403 Forbidden</d:status></d:response></d:multistatus>`)}, nil, true
+	s := newServer()
+	s.Hook = func(req *webdav.Request) (*webdav.Response, error) {
+		return &webdav.Response{Status: 207, Header: map[string]string{}, Body: []byte(`<d:multistatus xmlns:d="DAV:"><d:response><d:href>/dav/secret/</d:href><d:status>HTTP/1.1 403 Forbidden</d:status></d:response></d:multistatus>`)}, nil
 	}
-	_, err := s.client(t).List(context.Background(), "secret")
+	_, err := newClient(t, s).List(context.Background(), "secret")
 	wantKind(t, err, errkind.Forbidden)
 }

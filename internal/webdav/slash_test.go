@@ -1,4 +1,4 @@
-package webdav
+package webdav_test
 
 import (
 	"context"
@@ -6,19 +6,8 @@ import (
 	"testing"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/webdav"
 )
-
-func requestURLs(s *fakeServer, method string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for _, r := range s.log {
-		if r.Method == method {
-			out = append(out, r.URL)
-		}
-	}
-	return out
-}
 
 // nginx refuses DELETE of a folder without its trailing slash (409). The
 // client retries once with the slash; a caller that names the folder with
@@ -26,14 +15,14 @@ func requestURLs(s *fakeServer, method string) []string {
 func TestDeleteFolderNeedsSlash(t *testing.T) {
 	for _, p := range []string{"d", "d/"} {
 		s := newNoAuthServer()
-		s.dirNeedsSlash = true
-		s.dirs["/dav/d"] = true
-		s.dirs["/dav/d/sub"] = true
-		seed(s, "/dav/d/sub/x.json", "x")
-		if err := s.client(t).Delete(context.Background(), p, ""); err != nil {
+		s.FolderSlash = true
+		s.MkdirAll("d")
+		s.MkdirAll("d/sub")
+		seed(s, "d/sub/x.json", "x")
+		if err := newClient(t, s).Delete(context.Background(), p, ""); err != nil {
 			t.Fatalf("%q: %v", p, err)
 		}
-		if s.dirs["/dav/d"] || s.files["/dav/d/sub/x.json"] != nil {
+		if _, ok := s.File("d/sub/x.json"); s.IsDir("d") || ok {
 			t.Fatalf("%q: folder still there", p)
 		}
 		urls := requestURLs(s, "DELETE")
@@ -52,9 +41,9 @@ func TestDeleteFolderNeedsSlash(t *testing.T) {
 // answer's error, which no longer claims the parent is surely missing.
 func TestDeleteFile409(t *testing.T) {
 	s := newNoAuthServer()
-	s.dirNeedsSlash = true
-	seed(s, "/dav/f.json", "x")
-	if err := s.client(t).Delete(context.Background(), "f.json", ""); err != nil {
+	s.FolderSlash = true
+	seed(s, "f.json", "x")
+	if err := newClient(t, s).Delete(context.Background(), "f.json", ""); err != nil {
 		t.Fatal(err)
 	}
 	if n := countMethod(s, "DELETE"); n != 1 {
@@ -62,20 +51,20 @@ func TestDeleteFile409(t *testing.T) {
 	}
 
 	s = newNoAuthServer()
-	seed(s, "/dav/f.json", "x")
-	s.hook = func(req *Request) (*Response, error, bool) {
+	seed(s, "f.json", "x")
+	s.Hook = func(req *webdav.Request) (*webdav.Response, error) {
 		if req.Method == "DELETE" {
-			return s.reply(409, ""), nil, true
+			return reply(409, ""), nil
 		}
-		return nil, nil, false
+		return nil, nil
 	}
-	err := s.client(t).Delete(context.Background(), "f.json", "")
+	err := newClient(t, s).Delete(context.Background(), "f.json", "")
 	wantKind(t, err, errkind.FolderMissing)
 	if !strings.Contains(err.Error(), "may not exist") {
 		t.Fatal(err)
 	}
-	if n := countMethod(s, "DELETE"); n != 2 || s.files["/dav/f.json"] == nil {
-		t.Fatalf("%d DELETEs", n)
+	if _, ok := s.File("f.json"); countMethod(s, "DELETE") != 2 || !ok {
+		t.Fatalf("%d DELETEs, file kept: %v", countMethod(s, "DELETE"), ok)
 	}
 }
 
@@ -85,16 +74,16 @@ func TestMoveFolderNeedsSlash(t *testing.T) {
 	for _, method := range []string{"MOVE", "COPY"} {
 		for _, from := range []string{"a", "a/"} {
 			s := newNoAuthServer()
-			s.hook = func(req *Request) (*Response, error, bool) {
+			s.Hook = func(req *webdav.Request) (*webdav.Response, error) {
 				if req.Method != method {
-					return nil, nil, false
+					return nil, nil
 				}
 				if strings.HasSuffix(req.URL, "/a/") && strings.HasSuffix(hdr(req, "Destination"), "/b/") {
-					return s.reply(201, ""), nil, true
+					return reply(201, ""), nil
 				}
-				return s.reply(409, ""), nil, true
+				return reply(409, ""), nil
 			}
-			c := s.client(t)
+			c := newClient(t, s)
 			var err error
 			if method == "MOVE" {
 				err = c.Move(context.Background(), from, "b", false)
@@ -116,10 +105,10 @@ func TestMoveFolderNeedsSlash(t *testing.T) {
 	// A file whose destination folder is missing: the retry changes
 	// nothing and the error names the destination.
 	s := newNoAuthServer()
-	seed(s, "/dav/f.json", "x")
-	err := s.client(t).Move(context.Background(), "f.json", "no/g.json", false)
+	seed(s, "f.json", "x")
+	err := newClient(t, s).Move(context.Background(), "f.json", "no/g.json", false)
 	wantKind(t, err, errkind.FolderMissing)
-	if !strings.Contains(err.Error(), "no/g.json") || s.files["/dav/f.json"] == nil {
+	if _, ok := s.File("f.json"); !strings.Contains(err.Error(), "no/g.json") || !ok {
 		t.Fatal(err)
 	}
 }
@@ -129,19 +118,20 @@ func TestMoveFolderNeedsSlash(t *testing.T) {
 // folder_missing; a real 500 stays a server error.
 func TestPut500FolderMissing(t *testing.T) {
 	cases := []struct {
-		name, path, drop string
-		msg              string
+		name, path  string
+		rootMissing bool
+		msg         string
 	}{
-		{"nested", "no/such/doc.json", "", `the folder "no/such" does not exist`},
-		{"configured folder", "doc.json", "/dav", "the configured folder does not exist"},
+		{"nested", "no/such/doc.json", false, `the folder "no/such" does not exist`},
+		{"configured folder", "doc.json", true, "the configured folder does not exist"},
 	}
 	for _, tc := range cases {
 		s := newNoAuthServer()
-		s.putParentMissing = 500
-		if tc.drop != "" {
-			delete(s.dirs, tc.drop)
+		s.PutNoFolder = 500
+		if tc.rootMissing {
+			s.Remove("")
 		}
-		_, err := s.client(t).Put(context.Background(), tc.path, []byte("x"), PutCondition{IfMatch: "old"})
+		_, err := newClient(t, s).Put(context.Background(), tc.path, []byte("x"), webdav.PutCondition{IfMatch: "old"})
 		wantKind(t, err, errkind.FolderMissing)
 		if !strings.Contains(err.Error(), tc.msg) || !strings.Contains(err.Error(), "davsync creates it") {
 			t.Fatalf("%s: %v", tc.name, err)
@@ -152,12 +142,12 @@ func TestPut500FolderMissing(t *testing.T) {
 	}
 
 	s := newNoAuthServer()
-	s.hook = func(req *Request) (*Response, error, bool) {
+	s.Hook = func(req *webdav.Request) (*webdav.Response, error) {
 		if req.Method == "PUT" {
-			return s.reply(500, "boom"), nil, true
+			return reply(500, "boom"), nil
 		}
-		return nil, nil, false
+		return nil, nil
 	}
-	_, err := s.client(t).Put(context.Background(), "doc.json", []byte("x"), PutCondition{})
+	_, err := newClient(t, s).Put(context.Background(), "doc.json", []byte("x"), webdav.PutCondition{})
 	wantKind(t, err, errkind.Server)
 }
