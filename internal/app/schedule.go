@@ -84,7 +84,8 @@ func (a *App) finish(ctx context.Context, r Remote, fp string, st *RemoteStatus,
 		return
 	}
 	k := errkind.Of(err)
-	info := &ErrorInfo{Kind: string(k), Message: errkind.Message(err), At: now}
+	info := ErrorOf(err)
+	info.At, info.Detail = now, nil // a held preview is the status's own field
 	if ra := retryAfter(err); !ra.IsZero() {
 		info.RetryAfter = ra.UnixMilli()
 	}

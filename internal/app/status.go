@@ -156,7 +156,8 @@ func (a *App) remoteStatus(ctx context.Context, r Remote, running bool) RemoteSt
 	st := a.loadStatus(ctx, r.ID)
 	if st.State == StateSyncing && !running {
 		st.State = StateError
-		st.Error = &ErrorInfo{Kind: string(errkind.Canceled), Message: "the last sync was interrupted before it finished; nothing was lost, and it runs again on the next sync", At: st.LastAttempt}
+		st.Error = ErrorOf(errkind.Say(errkind.Canceled, "", msg.New("errInterrupted")))
+		st.Error.At = st.LastAttempt
 	}
 	if st.Paused && (st.PausedFor != a.fingerprint(ctx, r) || !r.AutoSync) {
 		// A pause belongs to the settings that were rejected, and speaks of

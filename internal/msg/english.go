@@ -207,4 +207,5 @@ var English = map[string]string{
 	"aahNoteUnknownTags_one":   "1 tag reference had no tag in the file's tag store and was kept as the tag id.",
 	"aahNoteUnknownTags_other": "$1 tag references had no tag in the file's tag store and were kept as the tag id.",
 	"aahNoteNoWebDAV":          "WebDAV settings were not imported: davsync keeps them on each device. Set up the server on the Import/Export page.",
+	"errInterrupted":           "the last sync was interrupted before it finished; nothing was lost, and it runs again on the next sync",
 }
