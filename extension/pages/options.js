@@ -531,7 +531,7 @@ $('test').addEventListener('click', () => busy($('test'), async () => {
     // A bare host: Go looked for the WebDAV folder and tested that one.
     if (discovered && discovered.url && discovered.url !== $('url').value.trim()) {
       foundURL = discovered.url;
-      $('discoveredText').textContent = t('discoveredAt', discovered.url, davsync.say(discovered.reason));
+      $('discoveredText').textContent = t('discoveredAt', discovered.url, davsync.say(discovered.reason) + (discovered.product ? ', ' + t('discProduct', discovered.product) : ''));
       $('discovered').hidden = false;
     }
     renderCheck(check || {});

@@ -68,12 +68,7 @@ func Discover(ctx context.Context, rawURL, username, password string, t Transpor
 		r, err := cl.Stat(ctx, "")
 		switch {
 		case err == nil && r.IsDir:
-			d := &Discovery{URL: cl.BaseURL(), Reason: c.reason, Product: product}
-			if product != "" {
-				// The product answering there says more than the path tried.
-				d.Reason = msg.New("discProduct", product)
-			}
-			return d, nil
+			return &Discovery{URL: cl.BaseURL(), Reason: c.reason, Product: product}, nil
 		case errkind.Of(err) == errkind.Auth:
 			return nil, err
 		case err != nil && firstErr == nil && errkind.Of(err) != errkind.NotFound && errkind.Of(err) != errkind.Unsupported &&

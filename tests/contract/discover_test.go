@@ -38,7 +38,7 @@ func TestDiscoverFromBareHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.URL != nc.FilesURL || !strings.Contains(d.Product, "Nextcloud") || !strings.Contains(d.Reason, "files folder") {
+	if d.URL != nc.FilesURL || !strings.Contains(d.Product, "Nextcloud") || d.Reason.Key != "discFilesFolder" || !strings.Contains(d.Reason.String(), "files folder") {
 		t.Fatalf("discovered %+v, want %s", d, nc.FilesURL)
 	}
 	// The folder found works for the server check.
