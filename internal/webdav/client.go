@@ -577,9 +577,18 @@ func (c *Client) transportError(ctx context.Context, op string, err error) error
 }
 
 // retryableStatus lists answers after which the same request may succeed.
+// 423 is among them: davsync never takes a WebDAV lock, so a locked answer
+// is always another client's, and servers lock for an instant while they
+// store an upload (rclone answers a second device's concurrent PUT so).
+// Only a lock that outlasts the retries is the user's to look into.
 func retryableStatus(s int) bool {
-	return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504
+	return s == 408 || s == 423 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504
 }
+
+// refusedUnread says the server refused a request without acting on it,
+// so that sending it again as it is cannot write twice: 429 (slow down)
+// and 423 (locked by another client).
+func refusedUnread(s int) bool { return s == 423 || s == 429 }
 
 // do sends an idempotent request, retrying network failures and retryable
 // statuses with capped exponential backoff, honouring Retry-After. It

@@ -244,8 +244,8 @@ const weakETagPause = 1100 * time.Millisecond
 // version, Put reports precondition instead of overwriting a concurrent
 // writer. Only when the condition still holds is the PUT repeated, with the
 // same condition, so a server that honours it still guards the write.
-// 429 (the server refused before doing anything) is retried after its
-// Retry-After without the re-read.
+// 429 and 423 (the server refused before doing anything) are retried after
+// their Retry-After or the backoff without the re-read.
 func (c *Client) Put(ctx context.Context, p string, body []byte, cond PutCondition) (*PutResult, error) {
 	rel, err := cleanRel("put", p)
 	if err != nil {
@@ -310,7 +310,7 @@ func (c *Client) Put(ctx context.Context, p string, body []byte, cond PutConditi
 		if err == nil && !retryableStatus(resp.Status) {
 			return nil, c.statusError(op, "PUT", rel, resp)
 		}
-		if err == nil && resp.Status == 429 {
+		if err == nil && refusedUnread(resp.Status) {
 			// Refused before processing: safe to resend as is.
 		} else {
 			landed, etag, verr := c.putLanded(ctx, op, rel, body, cond)

@@ -92,7 +92,7 @@ func TestTotalWaitCapped(t *testing.T) {
 }
 
 func TestNoRetryOnClientErrors(t *testing.T) {
-	for _, st := range []int{400, 401, 403, 404, 409, 412, 423, 507} {
+	for _, st := range []int{400, 401, 403, 404, 409, 412, 507} {
 		s := newServer()
 		failFirst(s, "GET", 100, func() (*webdav.Response, error) { return &webdav.Response{Status: st}, nil })
 		_, err := newClient(t, s).Get(context.Background(), "x", "")
@@ -100,6 +100,52 @@ func TestNoRetryOnClientErrors(t *testing.T) {
 		if err == nil || len(s.Log()) > 2 { // 401 may retry once with credentials
 			t.Fatalf("%d: %v after %d requests", st, err, len(s.Log()))
 		}
+	}
+}
+
+// A lock held for an instant by another client (rclone while it stores a
+// concurrent upload) is waited out; one that lasts is reported as locked
+// after the retries, with nothing written twice.
+func TestLockedIsRetried(t *testing.T) {
+	for _, method := range []string{"PUT", "GET", "DELETE", "MOVE"} {
+		s := newServer()
+		s.PutFile("x", []byte("old"))
+		clk := newClock()
+		c := newClient(t, s, clk.opts()...)
+		if _, err := c.Stat(context.Background(), ""); err != nil { // the login, out of the way
+			t.Fatal(err)
+		}
+		failFirst(s, method, 2, func() (*webdav.Response, error) { return &webdav.Response{Status: 423}, nil })
+		var err error
+		switch method {
+		case "PUT":
+			_, err = c.Put(context.Background(), "x", []byte("new"), webdav.PutCondition{IfMatch: s.ETag("x")})
+		case "GET":
+			_, err = c.Get(context.Background(), "x", "")
+		case "DELETE":
+			err = c.Delete(context.Background(), "x", "")
+		case "MOVE":
+			err = c.Move(context.Background(), "x", "y", false)
+		}
+		if err != nil || !reflect.DeepEqual(clk.waits, []time.Duration{500 * time.Millisecond, time.Second}) {
+			t.Fatalf("%s: %v after waits %v", method, err, clk.waits)
+		}
+		if n := countMethod(s, method); n != 3 {
+			t.Fatalf("%s sent %d times, want 3 (two refused, one through): %v", method, n, methods(s))
+		}
+	}
+
+	s := newServer()
+	s.PutFile("x", []byte("old"))
+	c := newClient(t, s, newClock().opts()...)
+	if _, err := c.Stat(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	failFirst(s, "PUT", 100, func() (*webdav.Response, error) { return &webdav.Response{Status: 423}, nil })
+	_, err := c.Put(context.Background(), "x", []byte("new"), webdav.PutCondition{})
+	wantKind(t, err, errkind.Locked)
+	if got, _ := s.File("x"); string(got) != "old" || countMethod(s, "PUT") != 4 || countMethod(s, "GET") != 0 {
+		t.Fatalf("a lasting lock: file %q after %d PUTs and %d GETs", got, countMethod(s, "PUT"), countMethod(s, "GET"))
 	}
 }
 
