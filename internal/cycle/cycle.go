@@ -1,6 +1,7 @@
 package cycle
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -232,7 +233,7 @@ func (r *run) cycle(ctx context.Context) error {
 	}
 
 	// Step 3, the full path: read, merge, apply locally, write, confirm.
-	applies := 0
+	applies, reread := 0, false
 	for round := 1; ; round++ {
 		res.Rounds = round
 		if round > maxRounds {
@@ -259,7 +260,19 @@ func (r *run) cycle(ctx context.Context) error {
 			// before any write; the local data stays as it is.
 			return errkind.Say(errkind.NotFound, "download", msg.New("errNothingToDownload"))
 		}
-		if err := r.decode(ctx, rm); err != nil {
+		err := r.decode(ctx, rm)
+		if errors.Is(err, errkind.BadDocument) && !reread {
+			// A file that does not parse may be one another device is
+			// writing at this moment (rclone serves an upload while it
+			// arrives): read it once more after a pause. Bytes that come
+			// back the same are damaged for real.
+			reread = true
+			if again, ok := r.reread(ctx, m.File, rm); ok {
+				rm = again
+				err = r.decode(ctx, rm)
+			}
+		}
+		if err != nil {
 			// Upload replaces the remote whatever it holds; an unreadable
 			// file (damaged, a newer format, another passphrase) may be
 			// replaced only on an explicit confirm, and is kept as a
@@ -515,6 +528,25 @@ func (r *run) read(ctx context.Context, file string) (*remote, error) {
 	}
 	r.observeServer(g.Date)
 	return remoteOf(g), nil
+}
+
+// rereadPause is how long a file that did not parse is given to finish
+// arriving before it is read again.
+const rereadPause = 300 * time.Millisecond
+
+// reread reads file again after rereadPause; ok is false when the read
+// failed or brought the same bytes as rm.
+func (r *run) reread(ctx context.Context, file string, rm *remote) (*remote, bool) {
+	select {
+	case <-ctx.Done():
+		return nil, false
+	case <-time.After(rereadPause):
+	}
+	again, err := r.read(ctx, file)
+	if err != nil || !again.exists || bytes.Equal(again.body, rm.body) {
+		return nil, false
+	}
+	return again, true
 }
 
 func remoteOf(g *webdav.GetResult) *remote {

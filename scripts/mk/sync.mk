@@ -21,12 +21,13 @@ test-sync:
 	GOOS=js GOARCH=wasm $(WASMPATH) $(GO) test -count=1 -short ./internal/local/... ./internal/cycle/... ./internal/app/...
 
 ## test-sync-servers: every fault kind through the fault proxy against Apache and nginx,
-## and the idle cycle at 10k accounts (one request, under 2 KB) against every server
+## and, against every server, the idle cycle at 10k accounts (one request, under 2 KB)
+## and two devices syncing at the same moment
 test-sync-servers: servers-install
 	DAVSYNC_SYNC_LISTED_ONLY=1 scripts/servers/with-server.sh apache,nginx \
-		$(GO) test -count=1 -timeout 20m -parallel 8 -run 'RealServer' -skip 'IdleFloor' ./internal/app/
+		$(GO) test -count=1 -timeout 20m -parallel 8 -run 'RealServer' -skip 'IdleFloor|Simultaneous' ./internal/app/
 	DAVSYNC_SYNC_LISTED_ONLY=1 scripts/servers/with-server.sh all \
-		$(GO) test -count=1 -timeout 10m -run 'RealServerIdleFloor' ./internal/app/
+		$(GO) test -count=1 -timeout 10m -run 'RealServerIdleFloor|RealServerSimultaneous' ./internal/app/
 
 ## soak: many more randomized multi-device schedules (SOAK_SCHEDULES, new seeds each run)
 soak:
