@@ -234,9 +234,10 @@ func (c *Client) urlFor(rel string, dir bool) string {
 	return s
 }
 
-// requestTarget is the path?query part of an absolute URL, as it goes on
-// the request line (and into a Digest response).
-func requestTarget(u string) string {
+// RequestTarget is the path?query part of an absolute URL, as it goes on
+// the request line and into a Digest response (which a test server checks
+// the same way).
+func RequestTarget(u string) string {
 	if i := strings.Index(u, "://"); i >= 0 {
 		rest := u[i+3:]
 		if j := strings.IndexByte(rest, '/'); j >= 0 {
@@ -318,7 +319,7 @@ func (c *Client) authorization(method, u string, challenged bool) (string, sentA
 	case "digest":
 		c.auth.nc++
 		sent.nonce = c.auth.ch.Params["nonce"]
-		return digestAuth(c.auth.ch, c.user, c.pass, method, requestTarget(u), c.randomHex(16), c.auth.nc), sent
+		return digestAuth(c.auth.ch, c.user, c.pass, method, RequestTarget(u), c.randomHex(16), c.auth.nc), sent
 	}
 	return "", sentAuth{}
 }
@@ -455,7 +456,7 @@ func (c *Client) send(ctx context.Context, op, method, u string, hdr map[string]
 			// the host (often not the address the user typed). Follow it on
 			// our own host; anything else is a configuration problem the
 			// user must see.
-			if loc := resolveRef(u, resp.Header["location"]); loc != "" && requestTarget(loc) == requestTarget(u)+"/" {
+			if loc := resolveRef(u, resp.Header["location"]); loc != "" && RequestTarget(loc) == RequestTarget(u)+"/" {
 				u += "/"
 				slashRedirects++
 				continue

@@ -34,7 +34,7 @@ func (c *Client) propfind(ctx context.Context, op, rel, depth string, dir bool) 
 	default:
 		return nil, nil, resp, c.statusError(op, "PROPFIND", rel, resp)
 	}
-	reqAbs, slash := hrefPath(requestTarget(u), "/")
+	reqAbs, slash := hrefPath(RequestTarget(u), "/")
 	reqDir := reqAbs
 	if slash && reqAbs != "/" {
 		reqDir += "/" // relative hrefs resolve inside a collection

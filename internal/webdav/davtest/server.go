@@ -475,23 +475,6 @@ func (s *Server) relPath(raw string) (p string, slash, ok bool) {
 	return strings.Trim(p, "/"), slash, true
 }
 
-// target is the request-target a client signs in a Digest login: the URL's
-// path and query as sent, without scheme, host and fragment.
-func target(u string) string {
-	if i := strings.Index(u, "://"); i >= 0 {
-		rest := u[i+3:]
-		if j := strings.IndexByte(rest, '/'); j >= 0 {
-			u = rest[j:]
-		} else {
-			u = "/"
-		}
-	}
-	if i := strings.IndexByte(u, '#'); i >= 0 {
-		u = u[:i]
-	}
-	return u
-}
-
 const realm = "test"
 
 // challenge is the WWW-Authenticate value of a 401 now.
@@ -547,7 +530,7 @@ func (s *Server) digestOK(req *webdav.Request, a string) bool {
 	if s.Auth == AuthDigestSHA256 {
 		alg = "SHA-256"
 	}
-	if p["nonce"] != s.nonce || !strings.EqualFold(p["algorithm"], alg) || p["uri"] != target(req.URL) {
+	if p["nonce"] != s.nonce || !strings.EqualFold(p["algorithm"], alg) || p["uri"] != webdav.RequestTarget(req.URL) {
 		return false
 	}
 	user := p["username"]
