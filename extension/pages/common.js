@@ -98,7 +98,7 @@ const davsync = (() => {
    * message's keys (notes) in that language; an error Go sent without keys
    * gets the translated fix for its kind, with Go's English below it for
    * its specifics.
-   * @param {DavsyncError | null | undefined} err
+   * @param {DavsyncError | AppErrorInfo | null | undefined} err
    */
   function errorParts(err) {
     if (!err) return { title: '', detail: '' };
