@@ -37,6 +37,7 @@ import (
 	"github.com/davsync/davsync/internal/layout"
 	"github.com/davsync/davsync/internal/local"
 	"github.com/davsync/davsync/internal/merge"
+	"github.com/davsync/davsync/internal/msg"
 	"github.com/davsync/davsync/internal/webdav"
 )
 
@@ -184,7 +185,7 @@ func (a *App) Doc(ctx context.Context) (*backup.Document, error) {
 // begin takes the run lock or reports Busy.
 func (a *App) begin() error {
 	if !a.run.TryLock() {
-		return errkind.New(errkind.Busy, "sync", "another sync is running; wait for it to finish")
+		return errkind.Say(errkind.Busy, "sync", msg.New("errBusy"))
 	}
 	a.mu.Lock()
 	a.running = true
@@ -225,7 +226,7 @@ func (a *App) locked(ctx context.Context, wait bool, fn func() error) error {
 	for n := 0; errors.Is(err, errkind.Busy) && wait && n < busyWaits; n++ {
 		select {
 		case <-ctx.Done():
-			return errkind.Wrap(errkind.Canceled, "sync", "the operation was canceled", ctx.Err())
+			return errkind.SayWrap(errkind.Canceled, "sync", msg.New("errCanceled"), ctx.Err())
 		case <-time.After(busyPoll):
 			err = a.begin()
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/davsync/davsync/internal/hlc"
 	"github.com/davsync/davsync/internal/local"
 	"github.com/davsync/davsync/internal/merge"
+	"github.com/davsync/davsync/internal/msg"
 	"github.com/tidwall/gjson"
 )
 
@@ -156,7 +157,7 @@ func (a *App) Conflicts(ctx context.Context) ([]ConflictInfo, error) {
 // update that also removes the log entry, so it cannot half happen.
 func (a *App) ResolveConflict(ctx context.Context, id, choice string) error {
 	if choice != "local" && choice != "remote" && choice != "both" {
-		return errkind.New(errkind.Invalid, "resolve conflict", "choose \"local\", \"remote\" or \"both\"")
+		return errkind.Internal(errkind.Invalid, "resolve conflict", "choose \"local\", \"remote\" or \"both\"", nil)
 	}
 	st, err := a.Store(ctx)
 	if err != nil {
@@ -192,7 +193,7 @@ func (a *App) resolve(ctx context.Context, doc *backup.Document, clock *hlc.Cloc
 			}
 		}
 		if idx < 0 {
-			return local.Commit{}, errkind.New(errkind.NotFound, "resolve conflict", "that conflict is no longer in the list; refresh it")
+			return local.Commit{}, errkind.Say(errkind.NotFound, "resolve conflict", msg.New("errConflictGone"))
 		}
 		ci := cs[idx]
 		rest := append(append([]ConflictInfo{}, cs[:idx]...), cs[idx+1:]...)

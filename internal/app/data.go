@@ -15,6 +15,7 @@ import (
 	"github.com/davsync/davsync/internal/limits"
 	"github.com/davsync/davsync/internal/local"
 	"github.com/davsync/davsync/internal/merge"
+	"github.com/davsync/davsync/internal/msg"
 )
 
 const accounts = "accounts"
@@ -74,21 +75,21 @@ func (a *App) PutAccount(ctx context.Context, account, base []byte) (json.RawMes
 	const op = "accounts.put"
 	acc := gjson.ParseBytes(account)
 	if !gjson.ValidBytes(account) || !acc.IsObject() {
-		return nil, errkind.New(errkind.Invalid, op, "account must be a JSON object")
+		return nil, errkind.Internal(errkind.Invalid, op, "account must be a JSON object", nil)
 	}
 	var b gjson.Result
 	if len(base) > 0 && string(base) != "null" {
 		if b = gjson.ParseBytes(base); !gjson.ValidBytes(base) || !b.IsObject() {
-			return nil, errkind.New(errkind.Invalid, op, "base must be the account as the page showed it (a JSON object)")
+			return nil, errkind.Internal(errkind.Invalid, op, "base must be the account as the page showed it (a JSON object)", nil)
 		}
 	}
 	raw := []byte(acc.Raw)
 	if len(raw) > limits.Record {
-		return nil, errkind.New(errkind.TooLarge, op, "the account is larger than 1 MB; shorten its notes")
+		return nil, errkind.Say(errkind.TooLarge, op, msg.New("errAccountTooLarge"))
 	}
 	var err error
 	if raw, err = sjson.DeleteBytes(raw, backup.FieldFieldTimes); err != nil {
-		return nil, errkind.Wrap(errkind.Invalid, op, "bad account", err)
+		return nil, errkind.Internal(errkind.Invalid, op, "bad account", err)
 	}
 	st, err := a.Store(ctx)
 	if err != nil {
@@ -98,18 +99,18 @@ func (a *App) PutAccount(ctx context.Context, account, base []byte) (json.RawMes
 	id := gjson.GetBytes(raw, backup.FieldID)
 	if !id.Exists() || id.String() == "" {
 		if raw, err = sjson.SetBytes(raw, backup.FieldID, newID()); err != nil {
-			return nil, errkind.Wrap(errkind.Invalid, op, "bad account", err)
+			return nil, errkind.Internal(errkind.Invalid, op, "bad account", err)
 		}
 	} else if id.Type != gjson.String {
-		return nil, errkind.New(errkind.Invalid, op, "the account id must be a string")
+		return nil, errkind.Internal(errkind.Invalid, op, "the account id must be a string", nil)
 	}
 	if !gjson.GetBytes(raw, "created_at").Exists() {
 		if raw, err = sjson.SetBytes(raw, "created_at", now); err != nil {
-			return nil, errkind.Wrap(errkind.Invalid, op, "bad account", err)
+			return nil, errkind.Internal(errkind.Invalid, op, "bad account", err)
 		}
 	}
 	if err := backup.ValidateAccount(raw); err != nil {
-		return nil, errkind.Wrap(errkind.Invalid, op, "the account is not valid: "+err.Error(), err)
+		return nil, errkind.Internal(errkind.Invalid, op, "the account is not valid: "+err.Error(), err)
 	}
 	var saved backup.Record
 	_, err = st.Update(ctx, func(doc *backup.Document) error {
@@ -146,7 +147,7 @@ func (a *App) PutAccount(ctx context.Context, account, base []byte) (json.RawMes
 // state, so no concurrent edit is lost).
 func (a *App) DeleteAccount(ctx context.Context, id string) error {
 	if id == "" {
-		return errkind.New(errkind.Invalid, "accounts.delete", "which account? id is missing")
+		return errkind.Internal(errkind.Invalid, "accounts.delete", "which account? id is missing", nil)
 	}
 	st, err := a.Store(ctx)
 	if err != nil {
@@ -178,10 +179,10 @@ func (a *App) SavePreferences(ctx context.Context, values []byte) (json.RawMessa
 	const op = "preferences.save"
 	v := gjson.ParseBytes(values)
 	if !gjson.ValidBytes(values) || !v.IsObject() {
-		return nil, errkind.New(errkind.Invalid, op, "values must be a JSON object")
+		return nil, errkind.Internal(errkind.Invalid, op, "values must be a JSON object", nil)
 	}
 	if len(v.Raw) > limits.Record {
-		return nil, errkind.New(errkind.TooLarge, op, "the preferences are larger than 1 MB")
+		return nil, errkind.Say(errkind.TooLarge, op, msg.New("errPrefsTooLarge"))
 	}
 	vals := backup.Compact(nil, []byte(v.Raw))
 	if err := storable(op, "preferences", nil, vals); err != nil {
@@ -228,7 +229,7 @@ func storable(op, what string, rec, vals []byte) error {
 		case errors.Is(err, backup.ErrDuplicateKey):
 			msg = "the " + what + " has a member twice; send each member once"
 		}
-		return errkind.Wrap(errkind.Invalid, op, msg, err)
+		return errkind.Internal(errkind.Invalid, op, msg, err)
 	}
 	return nil
 }

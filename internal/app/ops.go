@@ -9,6 +9,7 @@ import (
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/local"
 	"github.com/davsync/davsync/internal/merge"
+	"github.com/davsync/davsync/internal/msg"
 	"github.com/davsync/davsync/internal/webdav"
 )
 
@@ -92,7 +93,7 @@ func (a *App) operateHeld(ctx context.Context, view *local.Store, id string, so 
 	}
 	r, ok := s.Remote(id)
 	if !ok {
-		return nil, errkind.New(errkind.NotConfigured, "sync", "no WebDAV server is set up yet; enter the folder URL in the settings")
+		return nil, errkind.Say(errkind.NotConfigured, "sync", msg.New("errNotConfigured"))
 	}
 	st := a.loadStatus(ctx, id)
 	fp := a.fingerprint(ctx, r)
@@ -229,12 +230,12 @@ func (a *App) setProgress(ctx context.Context, p *Progress, phase bool) {
 // as saving), and with a passphrase or cached key when encrypted.
 func (a *App) ready(ctx context.Context, r Remote) error {
 	if !r.Configured() {
-		return errkind.New(errkind.NotConfigured, "sync", "no WebDAV server is set up yet; enter the folder URL in the settings")
+		return errkind.Say(errkind.NotConfigured, "sync", msg.New("errNotConfigured"))
 	}
 	// No passphrase at hand (the browser restarted and encryption is not
 	// remembered here) is a question for the user, not bad settings.
 	if r.Encryption.Enabled && r.Encryption.Passphrase == "" && a.cachedKey(ctx, r) == nil {
-		return errkind.New(errkind.PassphraseNeeded, "sync", "encryption is on but no passphrase is available; enter the passphrase")
+		return errkind.Say(errkind.PassphraseNeeded, "sync", msg.New("errNoPassphraseAvailable"))
 	}
 	return r.Validate()
 }
@@ -348,7 +349,7 @@ func (a *App) Upload(ctx context.Context, id string) (*cycle.Result, error) {
 // same atomic write, so Undo brings them back.
 func (a *App) Download(ctx context.Context, id, mode string, so SyncOptions) (*cycle.Result, error) {
 	if mode != "merge" && mode != "replace" {
-		return nil, errkind.New(errkind.Invalid, "download", "mode must be \"merge\" or \"replace\"")
+		return nil, errkind.Internal(errkind.Invalid, "download", "mode must be \"merge\" or \"replace\"", nil)
 	}
 	so.Trigger = "download"
 	return a.operate(ctx, id, so, func(env cycle.Env, opts cycle.Options) (*cycle.Result, error) {
@@ -389,7 +390,7 @@ func (a *App) withRemote(ctx context.Context, id string, fn func(r Remote, env c
 		}
 		r, ok := s.Remote(id)
 		if !ok {
-			return errkind.New(errkind.NotConfigured, "sync", "no WebDAV server is set up yet; enter the folder URL in the settings")
+			return errkind.Say(errkind.NotConfigured, "sync", msg.New("errNotConfigured"))
 		}
 		if err := a.ready(ctx, r); err != nil {
 			return err
@@ -427,7 +428,7 @@ func (a *App) RestoreSnapshot(ctx context.Context, id, name, mode string, so Syn
 // possible man in the middle), this is how the user accepts it.
 func (a *App) Check(ctx context.Context, r Remote) (*webdav.CheckResult, error) {
 	if !r.Configured() {
-		return nil, errkind.New(errkind.NotConfigured, "webdav.test", "enter the server address first")
+		return nil, errkind.Say(errkind.NotConfigured, "webdav.test", msg.New("errEnterAddressFirst"))
 	}
 	if err := r.Validate(); err != nil {
 		return nil, err

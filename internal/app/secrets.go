@@ -11,6 +11,7 @@ import (
 	"github.com/davsync/davsync/internal/envelope"
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/limits"
+	"github.com/davsync/davsync/internal/msg"
 )
 
 // The session secrets: a remote's passphrase lives in the session store
@@ -148,7 +149,7 @@ func (k *remoteKeys) Unwrap(ctx context.Context, data []byte, auto bool) (*envel
 			header = kdfHeader(p)
 			var f failedKDF
 			if ok, _ := a.readState(ctx, stateKey(r.ID, itemKDF), &f); auto && ok && f.Header == header && f.Label == a.passLabel(ctx, pass) {
-				return nil, errkind.New(errkind.Decrypt, "decrypt", "the passphrase did not open the sync file when it was last tried, and automatic syncs do not try it again; check the passphrase in the settings (it is case-sensitive) and sync now")
+				return nil, errkind.Say(errkind.Decrypt, "decrypt", msg.New("errPassphraseFailedBefore"))
 			}
 		}
 	}
@@ -173,7 +174,7 @@ func (k *remoteKeys) SealKey(ctx context.Context) (*envelope.Key, error) {
 		return key, nil
 	}
 	if k.r.Encryption.Passphrase == "" {
-		return nil, errkind.New(errkind.PassphraseNeeded, "encrypt", "encryption is on but no passphrase is available; enter the passphrase")
+		return nil, errkind.Say(errkind.PassphraseNeeded, "encrypt", msg.New("errNoPassphraseAvailable"))
 	}
 	key, err := envelope.NewKey(k.r.Encryption.Passphrase, k.a.cfg.KDF, k.a.cfg.KeyOptions)
 	if err != nil {

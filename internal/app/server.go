@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/msg"
 	"github.com/davsync/davsync/internal/provider"
 	"github.com/davsync/davsync/internal/webdav"
 )
@@ -77,7 +78,7 @@ func (a *App) Mkdir(ctx context.Context, r Remote, dir string) (string, error) {
 	}
 	dir = cleanFolder(dir)
 	if dir == "" {
-		return "", errkind.New(errkind.Invalid, "webdav.mkdir", "name the new folder")
+		return "", errkind.Say(errkind.Invalid, "webdav.mkdir", msg.New("errNameFolder"))
 	}
 	c, err := webdav.New(r.URL, r.Username, r.Password, a.cfg.Transport, a.cfg.WebDAVOptions...)
 	if err != nil {
@@ -90,7 +91,7 @@ func (a *App) Mkdir(ctx context.Context, r Remote, dir string) (string, error) {
 // remote must meet (a passphrase when encrypted).
 func (a *App) formReady(r Remote) error {
 	if !r.Configured() {
-		return errkind.New(errkind.NotConfigured, "webdav", "enter the server address first")
+		return errkind.Say(errkind.NotConfigured, "webdav", msg.New("errEnterAddressFirst"))
 	}
 	r.Encryption.Enabled = false
 	return r.Validate()

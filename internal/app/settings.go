@@ -238,11 +238,11 @@ func (r Remote) Edit(raw []byte) (out Remote, cleared bool, err error) {
 		return r, false, nil
 	}
 	if !gjson.ValidBytes(raw) || !gjson.ParseBytes(raw).IsObject() {
-		return r, false, errkind.New(errkind.Invalid, "settings", "the server's settings must be a JSON object")
+		return r, false, errkind.Internal(errkind.Invalid, "settings", "the server's settings must be a JSON object", nil)
 	}
 	out = r
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return r, false, errkind.Wrap(errkind.Invalid, "settings", "bad settings: "+err.Error(), err)
+		return r, false, errkind.Internal(errkind.Invalid, "settings", "bad settings: "+err.Error(), err)
 	}
 	out.ID = r.ID // never renamed by an edit
 	// Flags the page reads are not settings.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/msg"
 )
 
 // Where settings and secrets live. Persisted format: never rename one.
@@ -30,11 +31,11 @@ func (a *App) Settings(ctx context.Context) (Settings, error) {
 	}
 	m, err := a.cfg.KV.Get(ctx, keySettings)
 	if err != nil {
-		return Settings{}, errkind.Wrap(errkind.Storage, "read settings", "could not read the settings from the browser's storage; reload the extension", err)
+		return Settings{}, errkind.SayWrap(errkind.Storage, "read settings", msg.New("errReadSettings"), err)
 	}
 	s, _, err := migrateSettings(m[keySettings])
 	if err != nil {
-		return Settings{Version: SettingsVersion, Notify: true, NextID: 1}, errkind.Wrap(errkind.Storage, "read settings", "the stored settings are damaged; enter them again and save", err)
+		return Settings{Version: SettingsVersion, Notify: true, NextID: 1}, errkind.SayWrap(errkind.Storage, "read settings", msg.New("errSettingsDamaged"), err)
 	}
 	keys := make([]string, 0, 2*len(s.Remotes))
 	for _, r := range s.Remotes {
@@ -45,7 +46,7 @@ func (a *App) Settings(ctx context.Context) (Settings, error) {
 	for _, r := range s.Remotes {
 		if r.Encryption.Remember {
 			if remembered, err = a.cfg.KV.Get(ctx, rememberedKeys(s)...); err != nil {
-				return s, errkind.Wrap(errkind.Storage, "read settings", "could not read the settings from the browser's storage; reload the extension", err)
+				return s, errkind.SayWrap(errkind.Storage, "read settings", msg.New("errReadSettings"), err)
 			}
 			break
 		}
@@ -115,25 +116,25 @@ func (a *App) saveSettings(ctx context.Context, s, old Settings) error {
 	}
 	if len(dropSession) > 0 {
 		if err := a.cfg.SessionKV.Delete(ctx, dropSession...); err != nil {
-			return errkind.Wrap(errkind.Storage, op, "could not update the session storage; try again", err)
+			return errkind.SayWrap(errkind.Storage, op, msg.New("errSessionStorage"), err)
 		}
 	}
 	if len(session) > 0 {
 		if err := a.cfg.SessionKV.Set(ctx, session); err != nil {
-			return errkind.Wrap(errkind.Storage, op, "could not keep the passphrase for this session; try again", err)
+			return errkind.SayWrap(errkind.Storage, op, msg.New("errKeepPassphrase"), err)
 		}
 	}
 	if len(dropRemembered) > 0 {
 		if err := a.cfg.KV.Delete(ctx, dropRemembered...); err != nil {
-			return errkind.Wrap(errkind.Storage, op, "could not update the browser's storage; try again", err)
+			return errkind.SayWrap(errkind.Storage, op, msg.New("errUpdateStorage"), err)
 		}
 	}
 	b, err := json.Marshal(persist)
 	if err != nil {
-		return errkind.Wrap(errkind.Unknown, op, "could not encode the settings", err)
+		return errkind.Internal(errkind.Unknown, op, "could not encode the settings", err)
 	}
 	if err := a.cfg.KV.Set(ctx, map[string][]byte{keySettings: b}); err != nil {
-		return errkind.Wrap(errkind.Storage, op, "could not save the settings in the browser's storage; try again", err)
+		return errkind.SayWrap(errkind.Storage, op, msg.New("errSaveSettings"), err)
 	}
 	return nil
 }
@@ -154,7 +155,7 @@ func (a *App) SaveRemote(ctx context.Context, id string, raw []byte) (saved Remo
 	idx := -1
 	if id == "" {
 		if len(s.Remotes) >= maxRemotes {
-			return Remote{}, false, errkind.New(errkind.Invalid, "remotes.save", "davsync syncs with at most 20 servers; remove one first")
+			return Remote{}, false, errkind.Say(errkind.Invalid, "remotes.save", msg.New("errTooManyServers"))
 		}
 		cur = NewRemote()
 		cur.ID = strconv.Itoa(s.NextID)
@@ -165,7 +166,7 @@ func (a *App) SaveRemote(ctx context.Context, id string, raw []byte) (saved Remo
 			}
 		}
 		if idx < 0 {
-			return Remote{}, false, errkind.New(errkind.NotFound, "remotes.save", "there is no server "+strconv.Quote(id)+"; reload the page")
+			return Remote{}, false, errkind.Say(errkind.NotFound, "remotes.save", msg.New("errNoServer", strconv.Quote(id)))
 		}
 	}
 	next, cleared, err := cur.Edit(raw)
@@ -216,7 +217,7 @@ func (a *App) DeleteRemote(ctx context.Context, id string) error {
 			kept = append(kept, r)
 		}
 		if !found {
-			return errkind.New(errkind.NotFound, "remotes.delete", "there is no server "+strconv.Quote(id)+"; reload the page")
+			return errkind.Say(errkind.NotFound, "remotes.delete", msg.New("errNoServer", strconv.Quote(id)))
 		}
 		s.Remotes = kept
 		if err := a.saveSettings(ctx, s, old); err != nil {

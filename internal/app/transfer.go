@@ -6,6 +6,7 @@ import (
 	"github.com/davsync/davsync/internal/backup"
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/local"
+	"github.com/davsync/davsync/internal/msg"
 	"github.com/davsync/davsync/internal/transfer"
 )
 
@@ -17,7 +18,7 @@ func (a *App) Export(ctx context.Context, scope transfer.Scope, passphrase strin
 		scope = transfer.ScopeAll
 	case transfer.ScopeAll, transfer.ScopeAccounts, transfer.ScopePreferences:
 	default:
-		return nil, "", errkind.New(errkind.Invalid, "data.export", "scope must be all, accounts or preferences")
+		return nil, "", errkind.Internal(errkind.Invalid, "data.export", "scope must be all, accounts or preferences", nil)
 	}
 	doc, err := a.Doc(ctx)
 	if err != nil {
@@ -55,14 +56,14 @@ const maxImportRounds = 4
 func (a *App) Import(ctx context.Context, req ImportRequest) (transfer.ImportResult, error) {
 	const op = "data.import"
 	if len(req.Data) == 0 {
-		return transfer.ImportResult{}, errkind.New(errkind.Invalid, op, "nothing to import: choose a file or paste its content")
+		return transfer.ImportResult{}, errkind.Say(errkind.Invalid, op, msg.New("errNothingToImport"))
 	}
 	switch req.Mode {
 	case "":
 		req.Mode = transfer.ModeMerge
 	case transfer.ModeMerge, transfer.ModeAdd, transfer.ModeReplace:
 	default:
-		return transfer.ImportResult{}, errkind.New(errkind.Invalid, op, "mode must be merge, add or replace")
+		return transfer.ImportResult{}, errkind.Internal(errkind.Invalid, op, "mode must be merge, add or replace", nil)
 	}
 	st, err := a.Store(ctx)
 	if err != nil {

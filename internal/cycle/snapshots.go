@@ -179,7 +179,7 @@ func Snapshots(ctx context.Context, env Env) ([]Snapshot, error) {
 // restored only once the user saw what it would bring.
 func Restore(ctx context.Context, env Env, opts Options, name, mode string) error {
 	if mode != "merge" && mode != "replace" {
-		return errkind.New(errkind.Invalid, "restore snapshot", "mode must be \"merge\" or \"replace\"")
+		return errkind.Internal(errkind.Invalid, "restore snapshot", "mode must be \"merge\" or \"replace\"", nil)
 	}
 	if name == "" || strings.ContainsAny(name, "/\\") || !env.Layout.OwnSnapshot(name) {
 		return errkind.Say(errkind.Invalid, "restore snapshot", msg.New("errNotASnapshot"))

@@ -153,11 +153,11 @@ func allAPIHubAEAD(op, passphrase string, salt []byte, iter, ivLen int, kdf KDF)
 	}
 	block, err := aes.NewCipher(raw)
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Unknown, op, "could not set up AES (a bug)", err)
+		return nil, errkind.Internal(errkind.Unknown, op, "could not set up AES", err)
 	}
 	aead, err := cipher.NewGCMWithNonceSize(block, ivLen)
 	if err != nil {
-		return nil, errkind.Wrap(errkind.BadDocument, op, "the backup's IV length is not usable with AES-GCM", err)
+		return nil, errkind.SayWrap(errkind.BadDocument, op, msg.New("errAAHIVUnusable"), err)
 	}
 	return aead, nil
 }

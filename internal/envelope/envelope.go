@@ -81,8 +81,8 @@ func NewKey(passphrase string, kdf KDF, opt KeyOptions) (*Key, error) {
 		iter = DefaultIterations
 	}
 	if iter < MinIterations || iter > MaxIterations {
-		return nil, errkind.New(errkind.Invalid, op, fmt.Sprintf(
-			"key derivation iterations must be between %d and %d, not %d", MinIterations, MaxIterations, iter))
+		return nil, errkind.Internal(errkind.Invalid, op, fmt.Sprintf(
+			"key derivation iterations must be between %d and %d, not %d", MinIterations, MaxIterations, iter), nil)
 	}
 	salt := make([]byte, SaltSize)
 	if err := readRand(opt.Rand, salt); err != nil {
@@ -104,7 +104,7 @@ func DeriveKey(passphrase string, p Params, kdf KDF) (*Key, error) {
 		return nil, errkind.Say(errkind.PassphraseNeeded, op, msg.New("errEncrypted"))
 	}
 	if problem := checkParams(p.Iterations, p.Salt); problem != "" {
-		return nil, errkind.New(errkind.Invalid, op, problem)
+		return nil, errkind.Internal(errkind.Invalid, op, problem, nil)
 	}
 	return derive(op, passphrase, p.Iterations, bytes.Clone(p.Salt), kdf)
 }
@@ -121,7 +121,7 @@ func derive(op, passphrase string, iter int, salt []byte, kdf KDF) (*Key, error)
 		return nil, errkind.SayWrap(errkind.Unknown, op, msg.New("errDeriveFailed"), err)
 	}
 	if len(raw) != keySize {
-		return nil, errkind.New(errkind.Unknown, op, fmt.Sprintf("the key derivation returned %d bytes instead of %d (a bug)", len(raw), keySize))
+		return nil, errkind.Internal(errkind.Unknown, op, fmt.Sprintf("the key derivation returned %d bytes instead of %d", len(raw), keySize), nil)
 	}
 	return newKey(iter, salt, raw)
 }
@@ -129,11 +129,11 @@ func derive(op, passphrase string, iter int, salt []byte, kdf KDF) (*Key, error)
 func newKey(iter int, salt, raw []byte) (*Key, error) {
 	block, err := aes.NewCipher(raw)
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Unknown, "encrypt", "could not set up AES (a bug)", err)
+		return nil, errkind.Internal(errkind.Unknown, "encrypt", "could not set up AES", err)
 	}
 	aead, err := cipher.NewGCM(block)
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Unknown, "encrypt", "could not set up AES-GCM (a bug)", err)
+		return nil, errkind.Internal(errkind.Unknown, "encrypt", "could not set up AES-GCM", err)
 	}
 	return &Key{iter: iter, salt: salt, raw: raw, aead: aead}, nil
 }
@@ -527,7 +527,7 @@ func (k *Key) Export() []byte {
 
 // ImportKey restores a key from Export's bytes.
 func ImportKey(b []byte) (*Key, error) {
-	bad := errkind.New(errkind.Invalid, "import key", "the cached key is damaged; enter the passphrase again")
+	bad := errkind.Say(errkind.Invalid, "import key", msg.New("errCachedKeyDamaged"))
 	r, ok := bytes.CutPrefix(b, []byte("dsk1"))
 	if !ok || len(r) < 1 {
 		return nil, bad

@@ -219,6 +219,15 @@ func DetailOf(err error) []byte {
 	return nil
 }
 
+// Internal returns an *Error for what only a bug (in davsync or in a page
+// talking to it) can cause: a bad argument, an impossible state. Its
+// English is detail, a developer's words the pages show as the parameter
+// of a translated "internal error; please report it" (errInternal).
+// cause, when not nil, is kept as the underlying error.
+func Internal(k Kind, op, detail string, cause error) *Error {
+	return &Error{Kind: k, Op: op, Msg: detail, Note: msg.New("errInternal", detail), Err: cause}
+}
+
 // Notes returns the keyed messages of err's chain, outermost first: what
 // the pages show, in the user's language, instead of Message's English.
 // An *Error without a key adds nothing (its English stays in Message).

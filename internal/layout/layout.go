@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/msg"
 )
 
 // The names davsync writes.
@@ -64,11 +65,11 @@ type Layout struct {
 func For(rawURL, folder string) (Layout, error) {
 	raw := strings.TrimSpace(rawURL)
 	if raw == "" {
-		return Layout{}, errkind.New(errkind.NotConfigured, "sync", "no WebDAV server is set up yet; enter the folder URL in the settings")
+		return Layout{}, errkind.Say(errkind.NotConfigured, "sync", msg.New("errNotConfigured"))
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return Layout{}, errkind.New(errkind.Invalid, "sync", "the server URL is not a valid http:// or https:// address; enter the full folder URL")
+		return Layout{}, errkind.Say(errkind.Invalid, "sync", msg.New("errURLInvalid"))
 	}
 	lower := strings.ToLower(u.Path)
 	if strings.HasSuffix(lower, ".json") || strings.HasSuffix(lower, ".json.gz") {

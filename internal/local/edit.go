@@ -12,7 +12,7 @@ import (
 // now. A record edited after its deletion is alive again.
 func PutRecord(doc *backup.Document, name string, raw []byte, now int64) (backup.Record, error) {
 	if _, ok := doc.Collections[name]; !ok {
-		return backup.Record{}, errkind.New(errkind.Invalid, "edit", "unknown collection "+name)
+		return backup.Record{}, errkind.Internal(errkind.Invalid, "edit", "unknown collection "+name, nil)
 	}
 	c := doc.Collection(name)
 	id := gjson.GetBytes(raw, "id").String()
@@ -33,7 +33,7 @@ func PutRecord(doc *backup.Document, name string, raw []byte, now int64) (backup
 // a missing record is not an error.
 func DeleteRecord(doc *backup.Document, name, id string, now int64) error {
 	if _, ok := doc.Collections[name]; !ok {
-		return errkind.New(errkind.Invalid, "delete", "unknown collection "+name)
+		return errkind.Internal(errkind.Invalid, "delete", "unknown collection "+name, nil)
 	}
 	doc.Collection(name).Delete(id, now)
 	return nil

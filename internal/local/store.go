@@ -10,6 +10,7 @@ import (
 	"github.com/davsync/davsync/internal/backup"
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/hlc"
+	"github.com/davsync/davsync/internal/msg"
 )
 
 // The KV keys the Store owns. They are part of the persisted format: never
@@ -119,7 +120,7 @@ func (s *Store) Rev(ctx context.Context) (int64, error) {
 	var mt meta
 	if b, ok := m[keyMeta]; ok {
 		if err := json.Unmarshal(b, &mt); err != nil {
-			return 0, errkind.Wrap(errkind.Storage, "read local state", "the local revision record is damaged; reload the extension and sync again", err)
+			return 0, errkind.SayWrap(errkind.Storage, "read local state", msg.New("errLocalRevDamaged"), err)
 		}
 	}
 	return mt.Rev, nil
@@ -135,7 +136,7 @@ func (s *Store) loadLocked(ctx context.Context) (*backup.Document, int64, error)
 	var mt meta
 	if b, ok := m[keyMeta]; ok {
 		if err := json.Unmarshal(b, &mt); err != nil {
-			return nil, 0, errkind.Wrap(errkind.Storage, "read local state", "the local revision record is damaged; reload the extension and sync again", err)
+			return nil, 0, errkind.SayWrap(errkind.Storage, "read local state", msg.New("errLocalRevDamaged"), err)
 		}
 	}
 	if s.cacheBytes != nil && mt.Rev == s.cacheRev {
@@ -143,7 +144,7 @@ func (s *Store) loadLocked(ctx context.Context) (*backup.Document, int64, error)
 			doc, err := backup.Parse(s.cacheBytes)
 			if err != nil {
 				s.cacheBytes = nil
-				return nil, 0, errkind.Wrap(errkind.Storage, "read local state", "the stored document is damaged; restore a snapshot or import a backup", err)
+				return nil, 0, errkind.SayWrap(errkind.Storage, "read local state", msg.New("errLocalDocDamaged"), err)
 			}
 			s.cacheDoc = doc
 		}
@@ -162,16 +163,16 @@ func (s *Store) loadLocked(ctx context.Context) (*backup.Document, int64, error)
 	}
 	nl := bytes.IndexByte(raw, '\n')
 	if nl < 0 {
-		return nil, 0, errkind.New(errkind.Storage, "read local state", "the stored document has no header; restore a snapshot or import a backup")
+		return nil, 0, errkind.Say(errkind.Storage, "read local state", msg.New("errLocalDocDamaged"))
 	}
 	var hdr meta
 	if err := json.Unmarshal(raw[:nl], &hdr); err != nil {
-		return nil, 0, errkind.Wrap(errkind.Storage, "read local state", "the stored document header is damaged; restore a snapshot or import a backup", err)
+		return nil, 0, errkind.SayWrap(errkind.Storage, "read local state", msg.New("errLocalDocDamaged"), err)
 	}
 	body := raw[nl+1:]
 	doc, err := backup.Parse(body)
 	if err != nil {
-		return nil, 0, errkind.Wrap(errkind.Storage, "read local state", "the stored document is damaged; restore a snapshot or import a backup", err)
+		return nil, 0, errkind.SayWrap(errkind.Storage, "read local state", msg.New("errLocalDocDamaged"), err)
 	}
 	// The document's own header is authoritative: it was written in the same
 	// value as the document, so it cannot disagree with it.
@@ -535,7 +536,9 @@ func storageErr(what string, err error) error {
 	if errkind.Of(err) != errkind.Unknown {
 		return err
 	}
-	return errkind.Wrap(errkind.Storage, what, "the browser's local storage failed ("+err.Error()+"); free some disk space or reload the extension, then try again", err)
+	e := errkind.SayWrap(errkind.Storage, what, msg.New("errLocalStorageFailed"), err)
+	e.Msg = "the browser's local storage failed (" + err.Error() + "); free some disk space or reload the extension, then try again"
+	return e
 }
 
 // Clone returns a deep copy of doc: mutating the copy, including the bytes of

@@ -11,6 +11,7 @@ import (
 	"github.com/davsync/davsync/internal/backup"
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/merge"
+	"github.com/davsync/davsync/internal/msg"
 )
 
 // UndoKeep is how many previous local states are kept.
@@ -118,7 +119,7 @@ func (s *Store) undoDocLocked(ctx context.Context, id int64) (*backup.Document, 
 		found = found || p.ID == id
 	}
 	if !found {
-		return nil, errkind.New(errkind.NotFound, "undo", "that undo point no longer exists (only the newest 5 are kept); refresh the list")
+		return nil, errkind.Say(errkind.NotFound, "undo", msg.New("errUndoGone"))
 	}
 	key := keyUndoSlot + itoa(id%UndoKeep)
 	m, err := s.kv.Get(ctx, key)
@@ -127,15 +128,15 @@ func (s *Store) undoDocLocked(ctx context.Context, id int64) (*backup.Document, 
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(m[key]))
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Storage, "undo", "the kept state is damaged and cannot be restored; pick another one", err)
+		return nil, errkind.SayWrap(errkind.Storage, "undo", msg.New("errUndoDamaged"), err)
 	}
 	body, err := io.ReadAll(io.LimitReader(zr, undoMaxBytes))
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Storage, "undo", "the kept state is damaged and cannot be restored; pick another one", err)
+		return nil, errkind.SayWrap(errkind.Storage, "undo", msg.New("errUndoDamaged"), err)
 	}
 	doc, err := backup.Parse(body)
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Storage, "undo", "the kept state is damaged and cannot be restored; pick another one", err)
+		return nil, errkind.SayWrap(errkind.Storage, "undo", msg.New("errUndoDamaged"), err)
 	}
 	return doc, nil
 }
@@ -186,7 +187,7 @@ func RestoreAsEdits(cur, target *backup.Document, now func() int64) error {
 			}
 			r, err := merge.Edit(old, w.Raw, now())
 			if err != nil {
-				return errkind.Wrap(errkind.BadDocument, "restore", "a kept record could not be restored; pick another undo point", err)
+				return errkind.SayWrap(errkind.BadDocument, "restore", msg.New("errUndoRecord"), err)
 			}
 			c.Put(r)
 		}

@@ -137,8 +137,8 @@ func NewID() string {
 func KeepBoth(c Conflict, side Side, newID string, now int64) (backup.Record, error) {
 	raw := c.Version(side)
 	if raw == nil {
-		return backup.Record{}, errkind.New(errkind.Invalid, "keep both",
-			"the "+side.String()+" side deleted this record, so there is no version of it to keep")
+		return backup.Record{}, errkind.Internal(errkind.Invalid, "keep both",
+			"the "+side.String()+" side deleted this record, so there is no version of it to keep", nil)
 	}
 	if newID == "" {
 		newID = NewID()

@@ -8,6 +8,7 @@ import (
 	"github.com/davsync/davsync/internal/backup"
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/jsonlimit"
+	"github.com/davsync/davsync/internal/msg"
 	"github.com/tidwall/gjson"
 )
 
@@ -25,15 +26,14 @@ import (
 func Edit(old *backup.Record, newRaw []byte, now int64) (backup.Record, error) {
 	const op = "edit record"
 	if now < 0 || now > backup.MaxTimestamp {
-		return backup.Record{}, errkind.New(errkind.Invalid, op, "the clock reads "+strconv.FormatInt(now, 10)+
-			" ms, outside 1970..3000; check the device's date and time")
+		return backup.Record{}, errkind.Say(errkind.Invalid, op, msg.New("errClockRange", strconv.FormatInt(now, 10)))
 	}
 	if !jsonlimit.Valid(newRaw) {
-		return backup.Record{}, errkind.Wrap(errkind.Invalid, op, "the record is not valid JSON", backup.ErrNotJSON)
+		return backup.Record{}, errkind.Internal(errkind.Invalid, op, "the record is not valid JSON", backup.ErrNotJSON)
 	}
 	root := gjson.ParseBytes(newRaw)
 	if !root.IsObject() {
-		return backup.Record{}, errkind.Wrap(errkind.Invalid, op, "the record must be a JSON object", backup.ErrWrongType)
+		return backup.Record{}, errkind.Internal(errkind.Invalid, op, "the record must be a JSON object", backup.ErrWrongType)
 	}
 	compact := backup.Compact(make([]byte, 0, len(newRaw)), newRaw)
 	root = gjson.ParseBytes(compact)
@@ -69,12 +69,12 @@ func Edit(old *backup.Record, newRaw []byte, now int64) (backup.Record, error) {
 	})
 	switch {
 	case hasDup:
-		return backup.Record{}, errkind.Wrap(errkind.Invalid, op, "the field "+strconv.Quote(dup)+" appears twice", backup.ErrDuplicateKey)
+		return backup.Record{}, errkind.Internal(errkind.Invalid, op, "the field "+strconv.Quote(dup)+" appears twice", backup.ErrDuplicateKey)
 	case !hasID || id == "":
-		return backup.Record{}, errkind.Wrap(errkind.Invalid, op, `the record has no string "id"`, backup.ErrMissingID)
+		return backup.Record{}, errkind.Internal(errkind.Invalid, op, `the record has no string "id"`, backup.ErrMissingID)
 	case old != nil && old.ID != id:
-		return backup.Record{}, errkind.New(errkind.Invalid, op, "the edit changes the id from "+strconv.Quote(old.ID)+
-			" to "+strconv.Quote(id)+"; ids never change")
+		return backup.Record{}, errkind.Internal(errkind.Invalid, op, "the edit changes the id from "+strconv.Quote(old.ID)+
+			" to "+strconv.Quote(id)+"; ids never change", nil)
 	}
 
 	var prev state
@@ -84,7 +84,7 @@ func Edit(old *backup.Record, newRaw []byte, now int64) (backup.Record, error) {
 		stamp = max(now, prev.ua+1)
 	}
 	if stamp > backup.MaxTimestamp {
-		return backup.Record{}, errkind.New(errkind.Invalid, op, "the record's times are at the year 3000; it cannot be edited further")
+		return backup.Record{}, errkind.Say(errkind.Invalid, op, msg.New("errRecordYear3000"))
 	}
 	find := func(key string) (entry, bool) {
 		i, ok := slices.BinarySearchFunc(prev.entries, key, func(e entry, k string) int { return strings.Compare(e.key, k) })

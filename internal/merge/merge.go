@@ -123,7 +123,7 @@ const maxWarnings = 20
 // writes that are not newer than it.
 func Merge(local, remote *backup.Document, opt Terms) (*Outcome, error) {
 	if local == nil || remote == nil {
-		return nil, errkind.New(errkind.Invalid, "merge", "merge needs two documents; this is a bug in davsync")
+		return nil, errkind.Internal(errkind.Invalid, "merge", "merge needs two documents; this is a bug in davsync", nil)
 	}
 	horizon := opt.TombstoneHorizon
 	if horizon == 0 {
@@ -138,8 +138,8 @@ func Merge(local, remote *backup.Document, opt Terms) (*Outcome, error) {
 	case DownloadOnly:
 		res.Doc = remote.Clone()
 	default:
-		return nil, errkind.New(errkind.Invalid, "merge", "unknown sync strategy "+strconv.Quote(string(opt.Strategy))+
-			"; choose merge, upload_only or download_only")
+		return nil, errkind.Internal(errkind.Invalid, "merge", "unknown sync strategy "+strconv.Quote(string(opt.Strategy))+
+			"; choose merge, upload_only or download_only", nil)
 	}
 	count(local, res.Doc, res.Local)
 	count(remote, res.Doc, res.Remote)

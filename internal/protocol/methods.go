@@ -12,6 +12,7 @@ import (
 	"github.com/davsync/davsync/internal/errkind"
 	"github.com/davsync/davsync/internal/limits"
 	"github.com/davsync/davsync/internal/local"
+	"github.com/davsync/davsync/internal/msg"
 	"github.com/davsync/davsync/internal/provider"
 	"github.com/davsync/davsync/internal/transfer"
 	"github.com/davsync/davsync/internal/webdav"
@@ -357,11 +358,14 @@ var Methods = []Method{
 		func(_ context.Context, _ *app.App, p FillParams) (URLReply, error) {
 			pr, ok := provider.Get(p.ID)
 			if !ok {
-				return URLReply{}, errkind.New(errkind.Invalid, "providers.fill", "unknown provider "+quote(p.ID))
+				return URLReply{}, errkind.Internal(errkind.Invalid, "providers.fill", "unknown provider "+quote(p.ID), nil)
 			}
 			u, err := pr.Fill(p.Inputs)
 			if err != nil {
-				return URLReply{}, errkind.Wrap(errkind.Invalid, "providers.fill", err.Error(), err)
+				if errkind.Of(err) == errkind.Unknown {
+					return URLReply{}, errkind.Internal(errkind.Invalid, "providers.fill", err.Error(), err)
+				}
+				return URLReply{}, err
 			}
 			return URLReply{URL: u}, nil
 		}),
@@ -385,7 +389,7 @@ var Methods = []Method{
 				out.Result = results[0].Result
 			}
 			if len(results) == 0 {
-				return out, errkind.New(errkind.NotConfigured, "sync", "no WebDAV server is set up yet; enter the folder URL in the settings")
+				return out, errkind.Say(errkind.NotConfigured, "sync", msg.New("errNotConfigured"))
 			}
 			return out, nil
 		}),
@@ -444,7 +448,7 @@ var Methods = []Method{
 				return ResultReply{}, err
 			}
 			if p.Name == "" {
-				return ResultReply{}, errkind.New(errkind.Invalid, "snapshots.restore", "which snapshot? name is missing")
+				return ResultReply{}, errkind.Internal(errkind.Invalid, "snapshots.restore", "which snapshot? name is missing", nil)
 			}
 			mode, err := syncMode("snapshots.restore", p.Mode)
 			if err != nil {
@@ -515,7 +519,7 @@ var Methods = []Method{
 	method("undo.restore", true, "goes back to an undo point (itself undoable)",
 		func(ctx context.Context, a *app.App, p UndoParams) (RevReply, error) {
 			if p.ID == nil {
-				return RevReply{}, errkind.New(errkind.Invalid, "undo.restore", "which undo point? id is missing")
+				return RevReply{}, errkind.Internal(errkind.Invalid, "undo.restore", "which undo point? id is missing", nil)
 			}
 			rev, err := a.Undo(ctx, *p.ID)
 			return RevReply{Rev: rev}, err
@@ -546,7 +550,7 @@ func formRemote(ctx context.Context, a *app.App, p TestParams, op string, withEn
 		return app.Remote{}, err
 	}
 	if cleared {
-		return app.Remote{}, errkind.New(errkind.Auth, op, "the saved password belongs to "+origin(r.URL)+" and is never sent to another server; type the password for "+origin(next.URL))
+		return app.Remote{}, errkind.Say(errkind.Auth, op, msg.New("errPasswordOrigin", origin(r.URL), origin(next.URL)))
 	}
 	return next, nil
 }
@@ -573,7 +577,7 @@ func remote(ctx context.Context, a *app.App, id string) (app.Remote, error) {
 	}
 	r, ok := s.Remote(id)
 	if !ok {
-		return app.Remote{}, errkind.New(errkind.NotFound, "remote", "there is no server "+strconv.Quote(id)+"; reload the page")
+		return app.Remote{}, errkind.Say(errkind.NotFound, "remote", msg.New("errNoServer", strconv.Quote(id)))
 	}
 	return r, nil
 }
@@ -609,7 +613,7 @@ func syncMode(op, m string) (string, error) {
 	case "replace":
 		return "replace", nil
 	}
-	return "", errkind.New(errkind.Invalid, op, "mode must be merge or replace")
+	return "", errkind.Internal(errkind.Invalid, op, "mode must be merge or replace", nil)
 }
 
 // origin is a URL's scheme://host for a message.

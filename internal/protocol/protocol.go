@@ -50,7 +50,7 @@ func method[P, R any](name string, edits bool, doc string, fn func(ctx context.C
 		run: func(ctx context.Context, a *app.App, params []byte) (any, error) {
 			var p P
 			if err := json.Unmarshal(params, &p); err != nil {
-				return nil, errkind.Wrap(errkind.Invalid, name, "bad parameters: "+err.Error(), err)
+				return nil, errkind.Internal(errkind.Invalid, name, "bad parameters: "+err.Error(), err)
 			}
 			return fn(ctx, a, p)
 		},
@@ -82,13 +82,13 @@ func Names() []string {
 func Handle(ctx context.Context, a *app.App, method string, params []byte) ([]byte, error) {
 	m, ok := byName[method]
 	if !ok {
-		return nil, errkind.New(errkind.Invalid, method, "unknown method "+quote(method)+"; the page and the extension are out of step, reload the extension")
+		return nil, errkind.Internal(errkind.Invalid, method, "unknown method "+quote(method)+"; the page and the extension are out of step, reload the extension", nil)
 	}
 	if len(params) == 0 {
 		params = []byte("{}")
 	}
 	if !gjson.ValidBytes(params) || !gjson.ParseBytes(params).IsObject() {
-		return nil, errkind.New(errkind.Invalid, method, "the parameters are not a JSON object")
+		return nil, errkind.Internal(errkind.Invalid, method, "the parameters are not a JSON object", nil)
 	}
 	v, err := m.run(ctx, a, params)
 	if err != nil {
@@ -96,7 +96,7 @@ func Handle(ctx context.Context, a *app.App, method string, params []byte) ([]by
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Unknown, method, "could not encode the result", err)
+		return nil, errkind.Internal(errkind.Unknown, method, "could not encode the result", err)
 	}
 	return b, nil
 }

@@ -13,11 +13,13 @@
 package provider
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/msg"
 )
 
 // Preset is one WebDAV service the settings form offers.
@@ -510,23 +512,30 @@ func (p Preset) Fill(inputs map[string]string) (string, error) {
 func (p Preset) value(inputs map[string]string, name string) (string, error) {
 	v := strings.TrimSpace(inputs[name])
 	if v == "" {
-		return "", fmt.Errorf("provider: %s needs %q (%s)", p.Name, name, describe(name))
+		return "", badInput(name, needs(p.Name, name))
 	}
 	return v, nil
 }
 
-func describe(name string) string {
+// badInput is the error for one input the user typed: its operation names
+// the input (`input "host"`), so a caller can tell which field to fix.
+func badInput(name string, m msg.Msg) error {
+	return errkind.Say(errkind.Invalid, "input "+strconv.Quote(name), m)
+}
+
+// needs says which input the preset lacks.
+func needs(preset, name string) msg.Msg {
 	switch name {
 	case "host":
-		return "the server name, e.g. cloud.example.com"
+		return msg.New("errProviderNeedsHost", preset)
 	case "user":
-		return "the user name"
+		return msg.New("errProviderNeedsUser", preset)
 	case "region":
-		return "the data region"
+		return msg.New("errProviderNeedsRegion", preset)
 	case "url":
-		return "the full WebDAV folder URL"
+		return msg.New("errProviderNeedsURL", preset)
 	}
-	return "a value"
+	return msg.New("errProviderNeedsValue", preset, name)
 }
 
 func (p Preset) region(v string) (string, error) {
@@ -541,7 +550,7 @@ func (p Preset) region(v string) (string, error) {
 	if len(names) == 0 {
 		return "", fmt.Errorf("provider: preset %q has no regions", p.ID)
 	}
-	return "", fmt.Errorf("provider: invalid region %q: must be one of %s", v, strings.Join(names, ", "))
+	return "", badInput("region", msg.New("errProviderRegion", v, p.Name, strings.Join(names, ", ")))
 }
 
 // authorityEnd is the index in template t where its host part ends: the
@@ -573,8 +582,6 @@ func dropPort(t string) string {
 	return t[i:]
 }
 
-var errHostChars = errors.New("use only letters, digits, dots and dashes, with an optional :port")
-
 // checkHost splits v into a lower-case host name and an optional port and
 // refuses anything else (paths, "@", "?", spaces, IPv6 brackets).
 func checkHost(v string) (host, port string, err error) {
@@ -583,16 +590,16 @@ func checkHost(v string) (host, port string, err error) {
 		host, port = v[:i], v[i+1:]
 		n, perr := strconv.Atoi(port)
 		if perr != nil || n < 1 || n > 65535 || strings.HasPrefix(port, "+") || len(port) > 5 {
-			return "", "", fmt.Errorf("provider: invalid host %q: the port must be a number from 1 to 65535", v)
+			return "", "", badInput("host", msg.New("errProviderPort", v))
 		}
 		port = strconv.Itoa(n)
 	}
 	if len(host) > 253 {
-		return "", "", fmt.Errorf("provider: invalid host %q: too long", v)
+		return "", "", badInput("host", msg.New("errProviderHostLong", v))
 	}
 	for _, label := range strings.Split(host, ".") {
 		if !isLabel(label) {
-			return "", "", fmt.Errorf("provider: invalid host %q: %w", v, errHostChars)
+			return "", "", badInput("host", msg.New("errProviderHostChars", v))
 		}
 	}
 	return strings.ToLower(host), port, nil

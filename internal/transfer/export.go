@@ -63,7 +63,7 @@ func Export(doc *backup.Document, scope Scope, opts ExportOptions) ([]byte, stri
 			out.Collections[name] = &backup.Collection{}
 		}
 	default:
-		return nil, "", errkind.New(errkind.Invalid, op, "unknown export scope "+strconv.Quote(string(scope))+"; choose all, accounts or preferences")
+		return nil, "", errkind.Internal(errkind.Invalid, op, "unknown export scope "+strconv.Quote(string(scope))+"; choose all, accounts or preferences", nil)
 	}
 	if scope != ScopeAll {
 		// Unknown top-level members belong to a full export only.

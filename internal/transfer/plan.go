@@ -166,7 +166,7 @@ func checkMode(m Mode, section string) (Mode, error) {
 	case ModeMerge, ModeAdd, ModeReplace, ModeSkip:
 		return m, nil
 	}
-	return "", errkind.New(errkind.Invalid, op, "unknown import mode "+strconv.Quote(string(m))+" for "+section+"; choose merge, add, replace or skip")
+	return "", errkind.Internal(errkind.Invalid, op, "unknown import mode "+strconv.Quote(string(m))+" for "+section+"; choose merge, add, replace or skip", nil)
 }
 
 // Plan reads data (a davsync export or an All API Hub backup, in any of

@@ -168,7 +168,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 func New(baseURL, username, password string, t Transport, opts ...Option) (*Client, error) {
 	const op = "webdav setup"
 	if t == nil {
-		return nil, errkind.New(errkind.Invalid, op, "no transport given; this is a bug in davsync")
+		return nil, errkind.Internal(errkind.Invalid, op, "no transport given", nil)
 	}
 	u, err := url.Parse(strings.TrimSpace(baseURL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

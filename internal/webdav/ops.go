@@ -253,10 +253,10 @@ func (c *Client) Put(ctx context.Context, p string, body []byte, cond PutConditi
 	}
 	op := "PUT " + displayRel(rel)
 	if rel == "" {
-		return nil, errkind.New(errkind.Invalid, op, "cannot write a file over the configured folder itself; give a file name")
+		return nil, errkind.Internal(errkind.Invalid, op, "cannot write a file over the configured folder itself; give a file name", nil)
 	}
 	if cond.IfMatch != "" && cond.IfNoneMatchAny {
-		return nil, errkind.New(errkind.Invalid, op, "If-Match and If-None-Match: * together can never succeed; this is a bug in davsync")
+		return nil, errkind.Internal(errkind.Invalid, op, "If-Match and If-None-Match: * together can never succeed", nil)
 	}
 	if body == nil {
 		body = []byte{}
@@ -579,7 +579,7 @@ func (c *Client) moveCopy(ctx context.Context, method, from, to string, overwrit
 	}
 	op := method + " " + displayRel(fr) + " -> " + displayRel(tr)
 	if fr == "" || tr == "" || fr == tr {
-		return errkind.New(errkind.Invalid, op, "source and destination must be different paths inside the configured folder")
+		return errkind.Internal(errkind.Invalid, op, "source and destination must be different paths inside the configured folder", nil)
 	}
 	ow := "F"
 	if overwrite {
@@ -688,7 +688,7 @@ func (c *Client) Delete(ctx context.Context, p string, ifMatch string) error {
 	}
 	op := "DELETE " + displayRel(rel)
 	if rel == "" {
-		return errkind.New(errkind.Invalid, op, "refusing to delete the configured folder itself")
+		return errkind.Internal(errkind.Invalid, op, "refusing to delete the configured folder itself", nil)
 	}
 	hdr := map[string]string{}
 	if ifMatch != "" {

@@ -162,7 +162,7 @@ func Promise(fn func() (any, error)) (safejs.Value, error) {
 				return
 			}
 			if _, err := resolve.Invoke(v); err != nil {
-				ev, _ := ErrorValue(errkind.Wrap(errkind.Unknown, "", "could not hand the result to JavaScript", err))
+				ev, _ := ErrorValue(errkind.Internal(errkind.Unknown, "", "could not hand the result to JavaScript", err))
 				_, _ = reject.Invoke(ev)
 			}
 		}()
@@ -180,7 +180,7 @@ func Promise(fn func() (any, error)) (safejs.Value, error) {
 func run(fn func() (any, error)) (v any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = errkind.New(errkind.Unknown, "", fmt.Sprintf("internal error (%v); please report it", r))
+			err = errkind.Internal(errkind.Unknown, "", fmt.Sprintf("internal error (%v); please report it", r), nil)
 		}
 	}()
 	return fn()

@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/msg"
 	"github.com/davsync/davsync/wasm/jsasync"
 	"github.com/hack-pad/safejs"
 )
@@ -34,7 +35,9 @@ func bytesToJS(b []byte) (safejs.Value, error) {
 }
 
 func fail(err error) error {
-	return errkind.Wrap(errkind.Unknown, "PBKDF2", "the browser could not derive the encryption key ("+err.Error()+")", err)
+	e := errkind.SayWrap(errkind.Unknown, "PBKDF2", msg.New("errDeriveFailed"), err)
+	e.Msg = "the browser could not derive the encryption key (" + err.Error() + ")"
+	return e
 }
 
 // PBKDF2SHA256 derives keyLen bytes from passphrase and salt with
@@ -43,7 +46,7 @@ func (KDF) PBKDF2SHA256(passphrase, salt []byte, iterations, keyLen int) ([]byte
 	ctx := context.Background()
 	subtle, err := cryptoObj.Get("subtle")
 	if err != nil || subtle.Type() != safejs.TypeObject {
-		return nil, errkind.New(errkind.Unknown, "PBKDF2", "WebCrypto is not available in this context")
+		return nil, errkind.Internal(errkind.Unknown, "PBKDF2", "WebCrypto is not available in this context", nil)
 	}
 	pass, err := bytesToJS(passphrase)
 	if err != nil {

@@ -84,7 +84,7 @@ func (t *Transport) RoundTrip(ctx context.Context, req *webdav.Request) (*webdav
 			hasType = true
 		}
 		if _, err := headers.Call("set", k, toByteString(v)); err != nil {
-			return nil, errkind.Wrap(errkind.Invalid, op, "the request header "+k+" is not valid", err)
+			return nil, errkind.Internal(errkind.Invalid, op, "the request header "+k+" is not valid", err)
 		}
 	}
 	init, err := objectC.New()
@@ -346,7 +346,7 @@ func stringProp(v safejs.Value, name string) (string, error) {
 }
 
 func internal(op string, err error) error {
-	return errkind.Wrap(errkind.Unknown, op, "the browser refused to build the request ("+err.Error()+")", err)
+	return errkind.Internal(errkind.Unknown, op, "the browser refused to build the request ("+err.Error()+")", err)
 }
 
 // fetchErr classifies a failed fetch. The browser hides the cause of a

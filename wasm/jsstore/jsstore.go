@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/davsync/davsync/internal/errkind"
+	"github.com/davsync/davsync/internal/msg"
 	"github.com/davsync/davsync/wasm/jsasync"
 	"github.com/hack-pad/safejs"
 )
@@ -32,15 +33,15 @@ func New() (*Store, error) { return NewNamed("local") }
 func NewNamed(name string) (*Store, error) {
 	chrome := jsasync.Global("chrome")
 	if chrome.Type() != safejs.TypeObject {
-		return nil, errkind.New(errkind.Storage, "chrome.storage", "chrome.storage is not available here; davsync must run inside the extension")
+		return nil, errkind.Internal(errkind.Storage, "chrome.storage", "chrome.storage is not available here; davsync must run inside the extension", nil)
 	}
 	storage, err := chrome.Get("storage")
 	if err != nil || storage.Type() != safejs.TypeObject {
-		return nil, errkind.New(errkind.Storage, "chrome.storage", "chrome.storage is not available; check that the extension has the storage permission")
+		return nil, errkind.Internal(errkind.Storage, "chrome.storage", "chrome.storage is not available; check that the extension has the storage permission", nil)
 	}
 	area, err := storage.Get(name)
 	if err != nil || area.Type() != safejs.TypeObject {
-		return nil, errkind.New(errkind.Storage, "chrome.storage."+name, "chrome.storage."+name+" is not available")
+		return nil, errkind.Internal(errkind.Storage, "chrome.storage."+name, "chrome.storage."+name+" is not available", nil)
 	}
 	return &Store{area: area}, nil
 }
@@ -50,7 +51,9 @@ func NewNamed(name string) (*Store, error) {
 func NewArea(area safejs.Value) *Store { return &Store{area: area} }
 
 func storageErr(op string, err error) error {
-	return errkind.Wrap(errkind.Storage, op, "the browser's extension storage failed ("+err.Error()+"); free disk space or restart the browser, then try again", err)
+	e := errkind.SayWrap(errkind.Storage, op, msg.New("errExtStorageFailed"), err)
+	e.Msg = "the browser's extension storage failed (" + err.Error() + "); free disk space or restart the browser, then try again"
+	return e
 }
 
 func keyArray(keys []string) (safejs.Value, error) {
@@ -123,7 +126,7 @@ func decode(v safejs.Value) ([]byte, bool, error) {
 		b, err := base64.StdEncoding.DecodeString(s)
 		return b, err == nil, err
 	}
-	return nil, false, errkind.New(errkind.Storage, "", "a stored value has an unexpected type")
+	return nil, false, errkind.Internal(errkind.Storage, "", "a stored value has an unexpected type", nil)
 }
 
 // Set stores all items in one chrome.storage call, which the browser applies
