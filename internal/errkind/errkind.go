@@ -5,7 +5,9 @@
 //
 // A package reports a failure by returning an *Error (or any error type with
 // an ErrKind method); callers test it with errors.Is(err, errkind.Auth) or
-// read it with errkind.Of(err).
+// read it with errkind.Of(err). What the error says comes with a message
+// key (Say, SayWrap, Internal), so that the pages show it in the user's
+// language while Error() stays English for logs and the command line.
 package errkind
 
 import (
@@ -156,10 +158,12 @@ func SayWrap(k Kind, op string, m msg.Msg, err error) *Error {
 	return e
 }
 
-// New returns an *Error of kind k with a user-facing message.
+// New returns an *Error of kind k with an English message and no key: for
+// what only the command line or a native tool says. Anything the pages may
+// show uses Say (or Internal).
 func New(k Kind, op, msg string) *Error { return &Error{Kind: k, Op: op, Msg: msg} }
 
-// Wrap returns an *Error of kind k that keeps err as its cause.
+// Wrap is New keeping err as the cause.
 func Wrap(k Kind, op, msg string, err error) *Error {
 	return &Error{Kind: k, Op: op, Msg: msg, Err: err}
 }
