@@ -552,6 +552,14 @@ func (c *Client) mkcol(ctx context.Context, name, u string) (created, parentMiss
 		// Some servers answer a missing parent with 500; walking up costs
 		// one more request and fails properly if that was not the cause.
 		return false, true, nil
+	case s == 403 && u == c.urlFor(name, true):
+		// Apache answers 403 to the loser of two MKCOLs of one folder at
+		// the same moment (two devices taking their first snapshot): if
+		// the folder is there now, it was made, whoever made it. (Levels
+		// above the configured folder have no relative name to look up.)
+		if r, serr := c.Stat(ctx, name); serr == nil && r.IsDir {
+			return true, false, nil
+		}
 	}
 	return false, false, c.statusError(op, "MKCOL", name, resp)
 }

@@ -206,3 +206,29 @@ func TestSleepCtx(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Two devices making one folder at the same moment: Apache answers the
+// second MKCOL 403. The folder is there, so that is success; a 403 for a
+// folder that did not appear is still "forbidden".
+func TestMkcolRaceLost(t *testing.T) {
+	for _, made := range []bool{true, false} {
+		s := newServer()
+		c := newClient(t, s)
+		s.Hook = func(req *webdav.Request) (*webdav.Response, error) {
+			if req.Method != "MKCOL" {
+				return nil, nil
+			}
+			if made {
+				s.MkdirAll("snaps") // the other device's MKCOL won
+			}
+			return &webdav.Response{Status: 403}, nil
+		}
+		err := c.Mkcol(context.Background(), "snaps")
+		if made && err != nil {
+			t.Fatalf("the folder exists, yet: %v", err)
+		}
+		if !made {
+			wantKind(t, err, errkind.Forbidden)
+		}
+	}
+}
