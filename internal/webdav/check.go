@@ -62,6 +62,9 @@ func (t Traits) Conditional() bool {
 
 const checkBody = "davsync server check: this file is removed again at once\n"
 
+// checkType is the scratch files' Content-Type.
+const checkType = "text/plain; charset=utf-8"
+
 // Check probes the server the way sync will use it and reports what it
 // honours. It creates the configured folder if it is missing (reported as
 // "created"), writes two scratch files named .davsync-check-*.tmp next to
@@ -157,7 +160,7 @@ func (c *Client) check(ctx context.Context, res *CheckResult) error {
 		_ = c.Delete(cctx, a, "")
 		_ = c.Delete(cctx, b, "")
 	}()
-	pr, err := c.Put(ctx, a, []byte(checkBody), PutCondition{IfNoneMatchAny: true, ContentType: "text/plain; charset=utf-8"})
+	pr, err := c.Put(ctx, a, []byte(checkBody), PutCondition{IfNoneMatchAny: true, ContentType: checkType})
 	if err != nil {
 		if errkind.Of(err) == errkind.Precondition {
 			return errkind.SayWrap(errkind.Precondition, "check", msg.New("errScratchExists"), err)
@@ -168,7 +171,7 @@ func (c *Client) check(ctx context.Context, res *CheckResult) error {
 	c.learn(func(t *Traits) { t.PutETag = yesNo(pr.ETag != "") })
 
 	// If-None-Match: * on an existing file must be refused.
-	_, err = c.Put(ctx, a, []byte(checkBody), PutCondition{IfNoneMatchAny: true, ContentType: "text/plain; charset=utf-8"})
+	_, err = c.Put(ctx, a, []byte(checkBody), PutCondition{IfNoneMatchAny: true, ContentType: checkType})
 	switch errkind.Of(err) {
 	case errkind.Precondition:
 		c.learn(func(t *Traits) { t.IfNoneMatch = Yes })
@@ -181,7 +184,7 @@ func (c *Client) check(ctx context.Context, res *CheckResult) error {
 
 	// If-Match and the WebDAV If header with a made-up ETag must be refused.
 	ifMatch := Unknown
-	_, err = c.Put(ctx, a, []byte(checkBody), PutCondition{IfMatch: "davsync-bogus-etag", ContentType: "text/plain; charset=utf-8"})
+	_, err = c.Put(ctx, a, []byte(checkBody), PutCondition{IfMatch: "davsync-bogus-etag", ContentType: checkType})
 	switch errkind.Of(err) {
 	case errkind.Precondition:
 		ifMatch = Yes
@@ -215,7 +218,7 @@ func (c *Client) check(ctx context.Context, res *CheckResult) error {
 			return gerr
 		}
 		c.learn(func(t *Traits) { t.ConditionalGet = yesNo(g2.NotModified) })
-		_, err = c.Put(ctx, a, []byte(checkBody), PutCondition{IfMatch: etag, ContentType: "text/plain; charset=utf-8"})
+		_, err = c.Put(ctx, a, []byte(checkBody), PutCondition{IfMatch: etag, ContentType: checkType})
 		switch errkind.Of(err) {
 		case "":
 		case errkind.Precondition:
@@ -229,18 +232,8 @@ func (c *Client) check(ctx context.Context, res *CheckResult) error {
 			// fails; its WebDAV If header takes them. Probed only there
 			// (npm webdav-server stops answering at the If header): a
 			// made-up tag must be refused, the current one taken.
-			ifHeader := No
-			switch _, err := c.Put(ctx, a, []byte(checkBody), PutCondition{IfMatch: "davsync-bogus-etag", IfHeader: true, ContentType: "text/plain; charset=utf-8"}); errkind.Of(err) {
-			case errkind.Precondition:
-				cur, _, err := c.currentETag(ctx, a)
-				if err != nil {
-					return err
-				}
-				if _, err := c.Put(ctx, a, []byte(checkBody), PutCondition{IfMatch: cur, IfHeader: true, ContentType: "text/plain; charset=utf-8"}); err == nil {
-					ifHeader = Yes
-				}
-			case "":
-			default:
+			ifHeader, err := c.probeIfHeader(ctx, a)
+			if err != nil {
 				return err
 			}
 			c.learn(func(t *Traits) { t.IfHeader = ifHeader })
@@ -249,7 +242,7 @@ func (c *Client) check(ctx context.Context, res *CheckResult) error {
 	c.learn(func(t *Traits) { t.IfMatch = ifMatch })
 
 	// MOVE onto an existing file (how a backup is replaced atomically).
-	if _, err := c.Put(ctx, b, []byte(checkBody), PutCondition{ContentType: "text/plain; charset=utf-8"}); err != nil {
+	if _, err := c.Put(ctx, b, []byte(checkBody), PutCondition{ContentType: checkType}); err != nil {
 		return err
 	}
 	switch err := c.Move(ctx, a, b, true); errkind.Of(err) {

@@ -301,6 +301,13 @@ func (c *Client) Put(ctx context.Context, p string, body []byte, cond PutConditi
 			cur, _, cerr := c.currentETag(ctx, rel)
 			if cerr == nil && cur != "" && cur == NormalizeETag(cond.IfMatch) {
 				weakRetried = true
+				if c.Traits().WeakETags && c.ifHeaderHonoured(ctx, rel) {
+					// The If header takes the weak tag: the write stays
+					// conditional without waiting out the window.
+					delete(hdr, "If-Match")
+					hdr["If"] = "([" + quoteETag(NormalizeETag(cond.IfMatch)) + "])"
+					continue
+				}
 				if serr := c.cfg.sleep(ctx, weakETagPause); serr != nil {
 					return nil, c.transportError(ctx, op, serr)
 				}
@@ -338,6 +345,61 @@ func (c *Client) Put(ctx context.Context, p string, body []byte, cond PutConditi
 		}
 		waited += d
 	}
+}
+
+// ifHeaderHonoured reports whether the server refuses a write whose WebDAV
+// If header names another ETag and takes one naming the current ETag
+// (Traits.IfHeader). Unknown (a server never checked) is found out once,
+// on a scratch file beside rel, which costs about five requests where
+// waiting out Apache's weak-ETag window costs a second on every write.
+// A server that ignores the header gets No, and its writes keep waiting.
+func (c *Client) ifHeaderHonoured(ctx context.Context, rel string) bool {
+	switch c.Traits().IfHeader {
+	case Yes:
+		return true
+	case No:
+		return false
+	}
+	dir := path.Dir(rel)
+	if dir == "." {
+		dir = ""
+	}
+	scratch := joinRel(dir, ".davsync-probe-"+c.randomHex(6)+".tmp")
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_ = c.Delete(cctx, scratch, "")
+	}()
+	if _, err := c.Put(ctx, scratch, []byte(checkBody), PutCondition{IfNoneMatchAny: true, ContentType: checkType}); err != nil {
+		return false // no verdict: wait this time, ask again next time
+	}
+	honoured, err := c.probeIfHeader(ctx, scratch)
+	if err != nil {
+		return false
+	}
+	c.learn(func(t *Traits) { t.IfHeader = honoured })
+	return honoured == Yes
+}
+
+// probeIfHeader finds out on file, which exists and may be overwritten,
+// whether the server honours the WebDAV If header: a made-up ETag must be
+// refused, the current one taken.
+func (c *Client) probeIfHeader(ctx context.Context, file string) (Support, error) {
+	switch _, err := c.Put(ctx, file, []byte(checkBody), PutCondition{IfMatch: "davsync-bogus-etag", IfHeader: true, ContentType: checkType}); errkind.Of(err) {
+	case "":
+		return No, nil
+	case errkind.Precondition:
+	default:
+		return Unknown, err
+	}
+	cur, _, err := c.currentETag(ctx, file)
+	if err != nil {
+		return Unknown, err
+	}
+	if _, err := c.Put(ctx, file, []byte(checkBody), PutCondition{IfMatch: cur, IfHeader: true, ContentType: checkType}); err != nil {
+		return No, nil
+	}
+	return Yes, nil
 }
 
 // putLanded re-reads p after a PUT whose outcome is unknown. landed is true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -201,5 +202,48 @@ func TestPutGivesUp(t *testing.T) {
 	wantKind(t, err, errkind.Server)
 	if countMethod(s, "PUT") != 4 {
 		t.Fatal(methods(s))
+	}
+}
+
+// On a server with weak ETags whose If header was never checked (a remote
+// that never ran Test connection), the first weak-ETag 412 is answered by
+// finding out once, on a scratch file, that the If header takes the weak
+// tag; the write then goes through guarded by it, without the pause, and
+// the next write uses it at once. A server that ignores the If header gets
+// the pause, as before.
+func TestPutWeakETagLearnsIfHeader(t *testing.T) {
+	for _, honours := range []bool{true, false} {
+		s := newNoAuthServer()
+		if !honours {
+			s.Traits.IfHeader = webdav.No
+		}
+		etag := seed(s, "doc.json", "old")
+		clk := newClock()
+		failFirst(s, "PUT", 1, func() (*webdav.Response, error) { return &webdav.Response{Status: 412}, nil })
+		c := newClient(t, s, append(clk.opts(), webdav.WithTraits(webdav.Traits{WeakETags: true}))...)
+		if _, err := c.Put(context.Background(), "doc.json", []byte("new"), webdav.PutCondition{IfMatch: etag}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.File("doc.json"); string(got) != "new" {
+			t.Fatalf("file holds %q", got)
+		}
+		var leftover []string
+		for _, f := range s.Files() {
+			if strings.Contains(f, "probe") {
+				leftover = append(leftover, f)
+			}
+		}
+		if len(leftover) > 0 {
+			t.Fatalf("scratch files left: %v", leftover)
+		}
+		if honours {
+			if len(clk.waits) != 0 || c.Traits().IfHeader != webdav.Yes {
+				t.Fatalf("honours: waits %v, IfHeader %v, requests %v", clk.waits, c.Traits().IfHeader, methods(s))
+			}
+			continue
+		}
+		if !reflect.DeepEqual(clk.waits, []time.Duration{webdav.WeakETagPause}) || c.Traits().IfHeader != webdav.No {
+			t.Fatalf("ignores: waits %v, IfHeader %v", clk.waits, c.Traits().IfHeader)
+		}
 	}
 }

@@ -286,6 +286,43 @@ func contract(t *testing.T, s server) {
 		wantContent(t, "cp-new.json", v1)
 	})
 
+	t.Run("write-right-after-write", func(t *testing.T) {
+		// A remote that never ran the server check (its traits unknown)
+		// writes twice in a row, the second time under the ETag of the
+		// first: inside Apache's weak-ETag window. The client finds out
+		// once that the If header takes the weak tag and writes with it,
+		// without a pause; a stale ETag is still refused.
+		var pauses []time.Duration
+		c2, err := webdav.New(s.URL, s.User, s.Pass, newTransport(),
+			webdav.WithRetry(2, 50*time.Millisecond, 200*time.Millisecond), webdav.WithTimeout(60*time.Second),
+			webdav.WithSleep(func(ctx context.Context, d time.Duration) error { pauses = append(pauses, d); return ctx.Err() }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel := "again.json"
+		r, err := c2.Put(ctx, rel, []byte(`{"n":1}`), webdav.PutCondition{IfNoneMatchAny: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tag := r.ETag
+		if tag == "" {
+			tag = etagOf(t, rel)
+		}
+		if _, err := c2.Put(ctx, rel, []byte(`{"n":2}`), webdav.PutCondition{IfMatch: tag}); err != nil {
+			t.Fatalf("the second write: %v (pauses %v)", err, pauses)
+		}
+		wantContent(t, rel, []byte(`{"n":2}`))
+		if exp.weakAfterWrite && exp.ifHeader && (len(pauses) != 0 || c2.Traits().IfHeader != webdav.Yes) {
+			t.Fatalf("pauses %v, If header %v: the weak-ETag window was waited out", pauses, c2.Traits().IfHeader)
+		}
+		if exp.ifMatch {
+			_, err := c2.Put(ctx, rel, []byte(`{"n":3}`), webdav.PutCondition{IfMatch: tag})
+			wantKind(t, "a third write under the first ETag", err, errkind.Precondition)
+			wantContent(t, rel, []byte(`{"n":2}`))
+		}
+		t.Logf("second write inside the window: pauses %v, If header %v", pauses, c2.Traits().IfHeader)
+	})
+
 	t.Run("move", func(t *testing.T) {
 		if err := c.MkcolAll(ctx, "mv/Zïel ordner"); err != nil {
 			t.Fatal(err)
