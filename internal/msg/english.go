@@ -28,11 +28,11 @@ var English = map[string]string{
 	"askPlainRemoteCounts_other": "encryption is on, but the sync file on the server is not encrypted. It holds $1 records; taking it would add $2 and change or delete $3 on this device$4. If encryption was not turned off on purpose on another device, someone who can write to the server may have replaced the file: do not confirm, restore a snapshot instead. Confirm to take the file and store it encrypted from now on.",
 
 	// The import preview's notes (transfer.ImportPreview).
-	"importNonWebURLs_one":    "1 account in the file has a site address that is not an http:// or https:// web address (for example $2); davsync shows such addresses as text, never as a link.",
+	"importNonWebURLs_one":    "$1 account in the file has a site address that is not an http:// or https:// web address (for example $2); davsync shows such addresses as text, never as a link.",
 	"importNonWebURLs_other":  "$1 accounts in the file have a site address that is not an http:// or https:// web address (for example $2); davsync shows such addresses as text, never as a link.",
 	"importNoAccounts":        "The file holds no accounts; accounts on this device stay as they are.",
 	"importNoPreferences":     "The file holds no preferences davsync uses; preferences on this device stay as they are.",
-	"importDeletedHere_one":   "1 record in the file was deleted on this device; add does not bring it back (merge or replace would).",
+	"importDeletedHere_one":   "$1 record in the file was deleted on this device; add does not bring it back (merge or replace would).",
 	"importDeletedHere_other": "$1 records in the file were deleted on this device; add does not bring them back (merge or replace would).",
 
 	// Warnings of a cycle (cycle.Result.Warnings).
@@ -195,7 +195,7 @@ var English = map[string]string{
 	"warnFutureRecord":          "$1 record \"$2\": updated_at $3 is more than a day ahead of this device's clock; a device (or the WebDAV server) with a wrong clock wrote it. Check the date and time settings of your devices and the server.",
 	"warnFutureDeletion":        "$1 deletion \"$2\": deleted_at $3 is more than a day ahead of this device's clock; a device (or the WebDAV server) with a wrong clock wrote it. Check the date and time settings of your devices and the server.",
 	"warnFuturePreferences":     "preferences: updated_at $1 is more than a day ahead of this device's clock; a device (or the WebDAV server) with a wrong clock wrote it. Check the date and time settings of your devices and the server.",
-	"warnFutureMore_one":        "and 1 more timestamp ahead of this device's clock",
+	"warnFutureMore_one":        "and $1 more timestamp ahead of this device's clock",
 	"warnFutureMore_other":      "and $1 more timestamps ahead of this device's clock",
 	"discFilesFolder":           "the files folder Nextcloud and ownCloud give user $1",
 	"discLegacy":                "the older WebDAV address of Nextcloud and ownCloud",
@@ -204,7 +204,7 @@ var English = map[string]string{
 	"discAsGiven":               "the address as given",
 	"discItself":                "the address itself",
 	"discProduct":               "$1 answers at this address",
-	"aahNoteUnknownTags_one":    "1 tag reference had no tag in the file's tag store and was kept as the tag id.",
+	"aahNoteUnknownTags_one":    "$1 tag reference had no tag in the file's tag store and was kept as the tag id.",
 	"aahNoteUnknownTags_other":  "$1 tag references had no tag in the file's tag store and were kept as the tag id.",
 	"aahNoteNoWebDAV":           "WebDAV settings were not imported: davsync keeps them on each device. Set up the server on the Import/Export page.",
 	"errInterrupted":            "the last sync was interrupted before it finished; nothing was lost, and it runs again on the next sync",

@@ -48,6 +48,11 @@ func TestCatalogIsTheEnglishLocale(t *testing.T) {
 			if _, ok := English[strings.TrimSuffix(k, "_one")+"_other"]; !ok {
 				t.Errorf("%s has no _other form", k)
 			}
+			// Russian picks "one" for 21 and 31 too, French for 0: the
+			// form must print the count, not a literal 1.
+			if !strings.Contains(v, "$1") {
+				t.Errorf("%s says a literal count instead of $1: %q", k, v)
+			}
 		}
 	}
 	dirs, err := os.ReadDir(root)
