@@ -11,7 +11,12 @@
 # folder picker, the typed protocol table and the hostile-server limits
 # (7.02 MB raw, 1.87 MB gzip measured); the gzip size, what a download of
 # the package costs, grew 10%.
-WASM_BUDGET_BYTES ?= 7200000
+# Raised to 7.3 MB for the message catalog: every error, warning and note
+# Go reports now carries a message key beside its English (about 200
+# messages; the English stays in the module for the error strings the
+# worker logs and the English pages show): 7.20 MB raw, 1.91 MB gzip
+# measured, +30 KB.
+WASM_BUDGET_BYTES ?= 7300000
 CHROMIUM ?= /usr/bin/chromium
 
 TEST_SUITES   += test-extension test-browser
