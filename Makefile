@@ -31,6 +31,8 @@ extension: wasm
 	@mkdir -p $(DIST)
 	cp -R extension/. $(DIST)/
 	cp "$(WASM_EXEC)" $(DIST)/wasm_exec.js
+	@# The module's build id: the worker keeps a copy of the module under it (extension/wasmcache.js).
+	@echo "self.DAVSYNC_WASM_ID = '$$(sha256sum $(DIST)/davsync.wasm | cut -c1-32)';" >$(DIST)/wasm-id.js
 
 ## test: every test the project has
 test: lint test-go test-wasm test-fuzz $(TEST_SUITES)

@@ -8,7 +8,10 @@
 // turn), and each one awaits `ready` before touching Go.
 'use strict';
 
-importScripts('wasm_exec.js', 'protocol.gen.js');
+importScripts('wasm_exec.js', 'protocol.gen.js', 'wasmcache.js');
+// The module's build id (DAVSYNC_WASM_ID), written by the build beside the
+// module; without it every start reads the module from the package.
+try { importScripts('wasm-id.js'); } catch (e) { /* not built by make */ }
 
 // One periodic alarm per server: AUTO_PREFIX + its id.
 const AUTO_PREFIX = 'davsync-auto-sync:';
@@ -30,7 +33,14 @@ const ready = new Promise((resolve) => { signalReady = resolve; });
 let bootError = null;
 
 // Go calls these two globals (see wasm/main.go).
-self.davsyncReady = () => signalReady();
+/** When Go's main began (Go passes it) and when it called davsyncReady (performance.now()). */
+let goMainAt = 0;
+let goReadyAt = 0;
+self.davsyncReady = (mainAt) => {
+  goReadyAt = performance.now();
+  goMainAt = Number(mainAt) || 0;
+  signalReady();
+};
 self.davsyncOnStatus = (json) => {
   // Handled in a task of its own, after the call that changed the status
   // has answered its page: Go reports the outcome of a sync just before
@@ -54,8 +64,10 @@ function handleStatus() {
 async function boot() {
   const t0 = performance.now();
   const go = new Go();
-  const { instance } = await WebAssembly.instantiateStreaming(
-    fetch(chrome.runtime.getURL('davsync.wasm')), go.importObject);
+  const { module, source, keep } = await compileModule(chrome.runtime.getURL('davsync.wasm'), self.DAVSYNC_WASM_ID);
+  const t1 = performance.now();
+  const instance = await WebAssembly.instantiate(module, go.importObject);
+  const t2 = performance.now();
   // The module's memory, for the benchmark's memory figures.
   self.davsyncMemory = /** @type {WebAssembly.Memory} */ (instance.exports.mem);
   // Never await run(): it settles only when Go exits. Go calls davsyncReady.
@@ -63,9 +75,20 @@ async function boot() {
     bootError = { kind: 'unknown', message: 'The davsync module stopped; reload the extension.' };
   });
   await ready;
-  // Worker start to Go ready, and the wasm part of it (read by the benchmark).
+  // Worker start to Go ready, the wasm part of it, and where that went
+  // (read by the benchmark): reading and compiling the module (from the
+  // IndexedDB copy or the package), instantiating it, Go's runtime and
+  // package initialisation up to main, main up to davsyncReady, and from
+  // there to here (the calls that were waiting for ready start first).
   self.davsyncReadyAt = performance.now();
   self.davsyncBootMs = self.davsyncReadyAt - t0;
+  self.davsyncBoot = {
+    source, compileMs: t1 - t0, instantiateMs: t2 - t1,
+    goInitMs: goMainAt ? goMainAt - t2 : 0, goMainMs: goMainAt ? goReadyAt - goMainAt : 0,
+    afterReadyMs: self.davsyncReadyAt - goReadyAt,
+  };
+  // After a read of the package (a new install or update), a copy for the next start.
+  keep().catch(() => {});
 }
 boot().catch((e) => {
   bootError = { kind: 'unknown', message: 'The davsync module failed to load: ' + String(e && e.message || e) };

@@ -13,9 +13,12 @@ interface Window {
   DAVSYNC_PROTOCOL: DavsyncProtocol;
   /** Set by the Go module (wasm/main.go). */
   davsync: { call(method: string, params: string): Promise<string> };
-  davsyncReady: () => void;
+  davsyncReady: (mainAt?: number) => void;
   davsyncOnStatus: (json: string) => void;
   davsyncMemory: WebAssembly.Memory;
   davsyncReadyAt: number;
   davsyncBootMs: number;
+  davsyncBoot: { source: string; compileMs: number; instantiateMs: number; goInitMs: number; goMainMs: number; afterReadyMs: number };
+  /** wasm-id.js, written by the build: the module's build id. */
+  DAVSYNC_WASM_ID?: string;
 }

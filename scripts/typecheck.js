@@ -11,7 +11,7 @@ const ts = require('typescript');
 const EXT = path.resolve(__dirname, '..', 'extension');
 const shared = ['protocol.gen.d.ts', 'globals.d.ts', 'protocol.gen.js'];
 const programs = {
-  worker: ['background.js'],
+  worker: ['wasmcache.js', 'background.js'],
   options: ['pages/common.js', 'pages/options.js'],
   accounts: ['pages/common.js', 'pages/accounts.js'],
   popup: ['pages/common.js', 'pages/popup.js'],

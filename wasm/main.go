@@ -9,12 +9,14 @@
 //
 // call resolves with the result JSON of internal/protocol's Handle over the
 // app layer (internal/app), or rejects with {kind, message, detail?}. When
-// the object is in place main calls globalThis.davsyncReady(); after every
-// status change it calls globalThis.davsyncOnStatus(statusJSON). Both are set
-// by the worker (extension/background.js); extension/PROTOCOL.md, generated
-// from internal/protocol, describes the contract. Beyond it, sync.now's
-// result carries timings and timingCounts: where the call spent its time
-// (storage, each request method, status broadcasts; see withTimings).
+// the object is in place main calls globalThis.davsyncReady(mainAt), mainAt
+// being performance.now() when main began (the worker's boot breakdown);
+// after every status change it calls globalThis.davsyncOnStatus(statusJSON).
+// Both are set by the worker (extension/background.js); extension/PROTOCOL.md,
+// generated from internal/protocol, describes the contract. Beyond it,
+// sync.now's result carries timings and timingCounts: where the call spent
+// its time (storage, each request method, status broadcasts; see
+// withTimings).
 package main
 
 import (
@@ -39,6 +41,7 @@ import (
 const callTimeout = 10 * time.Minute
 
 func main() {
+	startedAt := perfNow()
 	cfg := app.Config{
 		Transport: timing.Transport(jsfetch.New()),
 		KDF:       jscrypto.New(),
@@ -95,9 +98,21 @@ func main() {
 	_ = safejs.Global().Set("davsync", api)
 
 	if ready := jsasync.Global("davsyncReady"); ready.Type() == safejs.TypeFunction {
-		_, _ = ready.Invoke()
+		_, _ = ready.Invoke(startedAt)
 	}
 	select {}
+}
+
+// perfNow is performance.now(), the worker's clock, or 0: main passes
+// when it began to davsyncReady, so the worker can tell Go's runtime and
+// package initialisation from main's own work.
+func perfNow() float64 {
+	now, err := jsasync.Global("performance").Call("now")
+	if err != nil || now.Type() != safejs.TypeNumber {
+		return 0
+	}
+	f, _ := now.Float()
+	return f
 }
 
 func argString(args []safejs.Value, i int) string {

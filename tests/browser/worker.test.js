@@ -129,6 +129,55 @@ test('a notification the user dismissed does not come back after a worker restar
   assert.deepEqual(await shown(), [], 'the same "sign-in failed" notification was shown again after a worker restart');
 });
 
+test('the module is kept in IndexedDB: a restart reads the copy; a damaged copy or another build\'s is replaced from the package', async () => {
+  const K = await browser();
+  await K.ok('accounts.put', { account: { site_name: 'Kept' } });
+  const w = () => K.worker();
+  assert.equal((await w().evaluate(() => self.davsyncBoot)).source, 'package', 'a new profile has no copy');
+  // The copies in the store: build id -> size.
+  const copies = () => w().evaluate(async () => {
+    const db = await openModuleDB();
+    const store = db.transaction('bytes').objectStore('bytes');
+    const keys = await idbResult(store.getAllKeys());
+    const vals = await idbResult(store.getAll());
+    db.close();
+    return Object.fromEntries(keys.map((k, i) => [String(k), vals[i].size]));
+  });
+  const size = fs.statSync(path.join(EXT, 'davsync.wasm')).size;
+  const id = await w().evaluate(() => self.DAVSYNC_WASM_ID);
+  assert.match(id, /^[0-9a-f]{32}$/);
+  await until(async () => (await copies())[id] === size, { what: 'the copy kept' });
+  const restart = async () => {
+    await K.stopWorkers();
+    const r = await K.ok('accounts.list'); // wakes the worker: the data and the module work
+    assert.deepEqual(r.accounts.map((a) => a.site_name), ['Kept']);
+    return (await w().evaluate(() => self.davsyncBoot)).source;
+  };
+  assert.equal(await restart(), 'cache');
+  // Damaged bytes under this build's id: the package is read and the copy replaced.
+  await w().evaluate(async (key) => {
+    const db = await openModuleDB();
+    const tx = db.transaction('bytes', 'readwrite');
+    tx.objectStore('bytes').put(new Blob(['not a module']), key);
+    await new Promise((r) => { tx.oncomplete = r; });
+    db.close();
+  }, id);
+  assert.equal(await restart(), 'package');
+  await until(async () => (await copies())[id] === size, { what: 'the damaged copy replaced' });
+  // Only another build's copy (an update): it is not run, and it is dropped.
+  await w().evaluate(async () => {
+    const db = await openModuleDB();
+    const tx = db.transaction('bytes', 'readwrite');
+    tx.objectStore('bytes').clear();
+    tx.objectStore('bytes').put(new Blob(['an older build']), '0123456789abcdef0123456789abcdef');
+    await new Promise((r) => { tx.oncomplete = r; });
+    db.close();
+  });
+  assert.equal(await restart(), 'package');
+  await until(async () => JSON.stringify(await copies()) === JSON.stringify({ [id]: size }), { what: 'only this build kept' });
+  assert.equal(await restart(), 'cache');
+});
+
 test('badge still shows the error after the browser restarts', async () => {
   const F = await browser();
   await F.ok('settings.save', { settings: { url: dav.url, username: dav.user, password: 'rejected password', autoSync: true, intervalMinutes: 60 } });
