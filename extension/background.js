@@ -353,6 +353,10 @@ async function runStartupSync() {
     const flag = await chrome.storage.session.get('davsync.sessionStarted');
     if (flag['davsync.sessionStarted']) return;
     await chrome.storage.session.set({ 'davsync.sessionStarted': true });
+    // Chrome keeps alarms across worker restarts but may drop them when the
+    // browser restarts: re-create missing ones once per session (and on
+    // install or update, onInstalled), not on every start of the worker.
+    syncAlarms().catch(() => {});
     // Chrome keeps the badge across worker restarts but not browser
     // restarts: show the persisted status once per browser session.
     call('sync.status').then((r) => setBadge(r.status)).catch(() => {});
@@ -370,7 +374,5 @@ chrome.notifications.onClicked.addListener((id) => {
   if (id === 'davsync-attention') chrome.runtime.openOptionsPage();
 });
 
-// Every start of the worker: re-create the alarms if they went missing, and
-// run the once-per-session startup sync.
-syncAlarms().catch(() => {});
+// Every start of the worker: the once-per-session startup (alarms, sync).
 startupSync();

@@ -193,6 +193,25 @@ test('badge still shows the error after the browser restarts', async () => {
   assert.equal(await G.worker().evaluate(() => chrome.action.getBadgeText({})), '!', 'status is an auth error but the badge is empty');
 });
 
+test('alarms a browser restart dropped are re-created once at the next browser start, not at each worker start', async () => {
+  const A = await browser();
+  await A.ok('settings.save', { settings: { url: dav.url, username: dav.user, password: PASS, autoSync: true, intervalMinutes: 60 } });
+  const alarm = (b) => b.worker().evaluate(() => chrome.alarms.get('davsync-auto-sync:1'));
+  await until(() => alarm(A), { what: 'the automatic sync alarm' });
+  // Chrome may drop alarms when the browser restarts: here they go before it.
+  await A.worker().evaluate(() => chrome.alarms.clearAll());
+  await A.stopWorkers();
+  await A.ok('sync.status'); // a worker restart within the session leaves alarms to Chrome
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(await alarm(A), undefined);
+  const dir = A.profileDir;
+  await A.close();
+  browsers.splice(browsers.indexOf(A), 1);
+  const B = await browser({ profileDir: dir });
+  const got = await until(() => alarm(B), { what: 'the alarm re-created at browser start' });
+  assert.equal(got.periodInMinutes, 60);
+});
+
 test('account editor: saving a name change does not revert a change another page made meanwhile', async () => {
   const H = await browser();
   const { account } = await H.ok('accounts.put', { account: { site_name: 'Juliet', username: 'jul', notes: 'old notes' } });
