@@ -9,15 +9,15 @@ import (
 // CacheMaxValue is the largest value Cached keeps in memory by default:
 // enough for the merge base of 50,000 records, which each cycle that
 // changed anything reads (about 25 ms from the browser's storage at
-// 10,000). The document and the undo points are never kept, whatever
-// their size: the Store caches the parsed document itself (keyed by the
+// 10,000). The document's chunks and the undo points are never kept,
+// whatever their size: the Store caches the parsed document itself (keyed by the
 // revision in keyMeta, which is small and so is cached here), and undo
 // points are read only on undo.
 const CacheMaxValue = 4 << 20
 
 // uncached reports the keys Cached never keeps (see CacheMaxValue).
 func uncached(key string) bool {
-	return key == keyDoc || strings.HasPrefix(key, keyUndoSlot)
+	return key == keyDoc || strings.HasPrefix(key, keyChunk) || strings.HasPrefix(key, keyUndoSlot)
 }
 
 // Cached returns kv behind a write-through memory cache of the values up to

@@ -2,7 +2,7 @@
 // revision, in a key-value store (chrome.storage.local in the extension,
 // memory in tests).
 //
-// API (what internal/engine and internal/sync call):
+// API (what internal/app and internal/cycle call):
 //
 //	kv := local.NewMemKV()                          // or the wasm chrome.storage KV
 //	st, err := local.Open(ctx, kv, hlc.New(wallMs)) // restores the clock past every issued stamp
@@ -17,9 +17,12 @@
 //	kv = local.Cached(kv, 0)                        // memory cache for a KV with one writer
 //
 // Guarantees:
-//   - Every write is one KV.Set call holding the document, its revision and
-//     the clock (and, with CommitIf, the undo point and sync markers), so a
-//     worker killed mid-write leaves the old or the new state, never a mix.
+//   - Every write is one KV.Set call holding the document's new chunks and
+//     their list, its revision and the clock (and, with CommitIf, the undo
+//     point and sync markers), so a worker killed mid-write leaves the old
+//     or the new state, never a mix. Chunks the new list no longer names
+//     are deleted only after it landed (see chunks.go), so a one-record
+//     edit writes about one chunk, not the document.
 //   - A Holding view keeps device-state writes (markers, status) in memory
 //     until Flush, or until its next document write carries them in the
 //     same Set: they are bookkeeping, and losing them to a stopped worker
@@ -29,8 +32,9 @@
 //   - Writes are serialised; Update always runs on the newest state.
 //   - A write that leaves the document byte-for-byte unchanged does not bump
 //     the revision (so it does not trigger an upload).
-//   - The newest UndoKeep (5) states replaced by a labelled write are kept;
-//     restoring one is itself a labelled write, so it can be undone.
+//   - The newest UndoKeep (5) states replaced by a labelled write are kept,
+//     by naming their chunks (nothing is copied); restoring one is itself a
+//     labelled write, so it can be undone.
 //
 // Helpers for edits: PutRecord and DeleteRecord keep a collection sorted and
 // stamp with the store's clock (see edit.go).

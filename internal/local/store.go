@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"hash/maphash"
 	"strconv"
 	"sync"
 
@@ -16,9 +18,10 @@ import (
 // The KV keys the Store owns. They are part of the persisted format: never
 // rename one, only add.
 const (
-	// keyDoc holds a one-line JSON header {"rev":..,"hlc":..} followed by the
-	// compact document. The header repeats keyMeta so that a KV that is not
-	// atomic across keys still yields a consistent (rev, document) pair.
+	// keyDoc held the whole document before it was stored in chunks
+	// (chunks.go): a one-line JSON header {"rev":..,"hlc":..} followed by
+	// the compact document. It is read when no chunk list exists; the
+	// first write in chunks replaces it with movedDoc.
 	keyDoc = "davsync.local.doc"
 	// keyMeta is the small {"rev":..,"hlc":..} record read on every call, so
 	// that checking "did anything change" never parses the document.
@@ -61,6 +64,14 @@ type core struct {
 	cacheRev   int64
 	cacheBytes []byte // Marshal() of the stored document
 	cacheDoc   *backup.Document
+	// The stored chunks of cacheBytes, the next chunk number and the
+	// chunks waiting to be deleted, the chunks of the undo points kept by
+	// naming them (chunks.go); marked: keyDoc holds movedDoc.
+	chunks []chunk
+	next   int64
+	free   []int64
+	kept   map[int64][][2]int64
+	marked bool
 }
 
 // Open returns the Store kept in kv. A KV that holds nothing yields an empty
@@ -150,17 +161,25 @@ func (s *Store) loadLocked(ctx context.Context) (*backup.Document, int64, error)
 		}
 		return s.cacheDoc, s.cacheRev, nil
 	}
-	m, err = s.kv.Get(ctx, keyDoc)
+	m, err = s.kv.Get(ctx, keyChunks, keyDoc)
 	if err != nil {
 		return nil, 0, storageErr("read the local document", err)
 	}
-	raw, ok := m[keyDoc]
-	if !ok {
+	raw, legacy := m[keyDoc]
+	s.marked = legacy && bytes.Equal(raw, movedDoc)
+	legacy = legacy && !s.marked
+	if list, ok := m[keyChunks]; ok {
+		return s.loadChunks(ctx, list)
+	}
+	if !legacy {
 		doc := backup.New()
 		s.setCache(mt.Rev, doc.Marshal(), doc)
+		s.chunks, s.next, s.free, s.kept = nil, 0, nil, nil
 		s.clock.Restore(mt.HLC)
 		return doc, mt.Rev, nil
 	}
+	// Written by a build before chunks (one value: a header line, then the
+	// document); the next write stores it in chunks and deletes this one.
 	nl := bytes.IndexByte(raw, '\n')
 	if nl < 0 {
 		return nil, 0, errkind.Say(errkind.Storage, "read local state", msg.New("errLocalDocDamaged"))
@@ -177,8 +196,66 @@ func (s *Store) loadLocked(ctx context.Context) (*backup.Document, int64, error)
 	// The document's own header is authoritative: it was written in the same
 	// value as the document, so it cannot disagree with it.
 	s.setCache(hdr.Rev, body, doc)
+	s.chunks, s.next, s.free, s.kept = nil, 0, nil, nil
 	s.clock.Restore(max(hdr.HLC, mt.HLC))
 	return doc, hdr.Rev, nil
+}
+
+// loadChunks reads the document the stored chunk list names (list).
+func (s *Store) loadChunks(ctx context.Context, list []byte) (*backup.Document, int64, error) {
+	var l chunkList
+	err := json.Unmarshal(list, &l)
+	var body []byte
+	var chunks []chunk
+	if err == nil {
+		body, chunks, err = s.readChunks(ctx, l.Chunks)
+	}
+	var doc *backup.Document
+	if err == nil {
+		doc, err = backup.Parse(body)
+	}
+	if err != nil {
+		if errkind.Of(err) == errkind.Storage {
+			return nil, 0, err
+		}
+		return nil, 0, errkind.SayWrap(errkind.Storage, "read local state", msg.New("errLocalDocDamaged"), err)
+	}
+	kept := make(map[int64][][2]int64, len(l.Kept))
+	for k, refs := range l.Kept {
+		if id, err := strconv.ParseInt(k, 10, 64); err == nil {
+			kept[id] = refs
+		}
+	}
+	s.setCache(l.Rev, body, doc)
+	s.chunks, s.next, s.free, s.kept = chunks, l.Next, l.Free, kept
+	s.clock.Restore(l.HLC)
+	return doc, l.Rev, nil
+}
+
+// readChunks reads and joins the chunks refs names, checking each one's
+// length.
+func (s *Store) readChunks(ctx context.Context, refs [][2]int64) ([]byte, []chunk, error) {
+	keys := make([]string, len(refs))
+	size := int64(0)
+	for i, c := range refs {
+		keys[i] = chunkKey(c[0])
+		size += c[1]
+	}
+	m, err := s.kv.Get(ctx, keys...)
+	if err != nil {
+		return nil, nil, storageErr("read the local document", err)
+	}
+	body := make([]byte, 0, size)
+	chunks := make([]chunk, len(refs))
+	for i, c := range refs {
+		b, ok := m[keys[i]]
+		if !ok || int64(len(b)) != c[1] {
+			return nil, nil, fmt.Errorf("chunk %d: %d bytes stored, %d listed (present %v)", c[0], len(b), c[1], ok)
+		}
+		chunks[i] = chunk{id: c[0], off: len(body), len: len(b), sum: maphash.Bytes(chunkSeed, b)}
+		body = append(body, b...)
+	}
+	return body, chunks, nil
 }
 
 func (s *Store) setCache(rev int64, b []byte, doc *backup.Document) {
@@ -295,25 +372,54 @@ func (s *Store) commitLocked(ctx context.Context, rev int64, c Commit) (bool, in
 		}
 		return true, rev, nil
 	}
+	kept := s.kept
 	if c.UndoLabel != "" {
-		if err := s.addUndoLocked(ctx, items, c.UndoLabel, c.UndoSource, rev); err != nil {
+		k, err := s.addUndoLocked(ctx, items, c.UndoLabel, c.UndoSource, rev)
+		if err != nil {
 			s.hold.restore(held)
 			return false, rev, err
 		}
+		kept = k
 	}
 	hdr, _ := json.Marshal(meta{Rev: newRev, HLC: s.clock.Last()})
-	val := make([]byte, 0, len(hdr)+1+len(body))
-	val = append(append(append(val, hdr...), '\n'), body...)
-	items[keyDoc] = val
+	next := s.next
+	chunks, fresh := split(body, s.cacheBytes, s.chunks, &next)
+	for _, i := range fresh {
+		c := chunks[i]
+		items[chunkKey(c.id)] = body[c.off : c.off+c.len]
+	}
+	free := append(append([]int64(nil), s.free...), unused(s.chunks, s.kept, chunks, kept)...)
+	items[keyChunks] = listOf(newRev, s.clock.Last(), next, chunks, kept, free)
 	items[keyMeta] = hdr
-	// One Set: the document, its revision, the clock, the undo point and the
-	// sync markers land together or not at all.
+	if !s.marked {
+		items[keyDoc] = movedDoc
+	}
+	// One Set: the new chunks, their list, the revision, the clock, the
+	// undo point and the sync markers land together or not at all.
 	if err := s.kv.Set(ctx, items); err != nil {
 		s.hold.restore(held)
 		return false, rev, storageErr("save the local document", err)
 	}
 	s.setCache(newRev, body, parsedAs(c.Doc))
+	s.chunks, s.next, s.free, s.kept, s.marked = chunks, next, free, kept, true
+	s.deleteFree(ctx)
 	return true, newRev, nil
+}
+
+// deleteFree deletes the chunks no list names any more, after the write
+// that stopped using them. A failure only leaves them stored: they stay
+// listed in Free, and the next write deletes them again.
+func (s *Store) deleteFree(ctx context.Context) {
+	if len(s.free) == 0 {
+		return
+	}
+	keys := make([]string, len(s.free))
+	for i, id := range s.free {
+		keys[i] = chunkKey(id)
+	}
+	if s.kv.Delete(ctx, keys...) == nil {
+		s.free = nil
+	}
 }
 
 // parsedAs returns a private copy of doc when it is what Parse(doc.Marshal())

@@ -37,12 +37,13 @@ func (h *hookKV) Get(ctx context.Context, keys ...string) (map[string][]byte, er
 
 // TestUndoRestoreRacingALabelledCommit: the user restores the oldest of the
 // five undo points while a sync cycle applies its merge. The index and the
-// slot are two KV reads, and the sync's new undo point takes the ring slot
-// id%5, the oldest point's; read without the store's lock, the restore
-// reported success but restored the newest state instead.
+// point's document (its chunks, or the ring slot id%5 of a gzip copy) are
+// two KV reads, and the sync's new undo point evicts the oldest one; read
+// without the store's lock, the restore reported success but restored the
+// newest state instead.
 func TestUndoRestoreRacingALabelledCommit(t *testing.T) {
 	ctx := context.Background()
-	kv := &hookKV{KV: NewMemKV(), prefix: keyUndoSlot}
+	kv := &hookKV{KV: NewMemKV(), prefix: keyChunk}
 	st := openTest(t, kv)
 	for i := 0; i < 6; i++ {
 		if _, err := st.UpdateWith(ctx, "import", func(d *backup.Document) error {
@@ -60,7 +61,7 @@ func TestUndoRestoreRacingALabelledCommit(t *testing.T) {
 	if oldest.Records != 1 {
 		t.Fatalf("oldest point has %d records", oldest.Records)
 	}
-	// The sync cycle's commit lands between the index read and the slot read.
+	// The sync cycle's commit lands between the index read and the chunks' read.
 	// (It runs on its own goroutine, as the cycle does; the restore waits
 	// for it up to 100 ms, which a store that serialises the two outlasts.)
 	synced := make(chan struct{})
