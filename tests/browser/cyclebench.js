@@ -217,6 +217,7 @@ async function benchSize(ext, server, relay, size, N, runId) {
   let A;
   let B;
   let ctx;
+  let floor = null;
   try {
     // first: a fresh profile per run, each against its own empty folder; the last one stays as A.
     for (let i = 0; i < N; i++) {
@@ -241,6 +242,7 @@ async function benchSize(ext, server, relay, size, N, runId) {
     if (!got.applied) throw new Error('the second profile did not take the accounts: ' + JSON.stringify(got).slice(0, 500));
 
     for (let i = 0; i < N; i++) runs.idle.push(await measure(A, relay, ctx, 'idle', i));
+    floor = await measureFloor(A, relay, server, ctx, runs.idle[runs.idle.length - 1], N);
     for (let i = 0; i < N; i++) {
       await edit(A, acct(1 + i), `edited here, run ${i + 1}`);
       runs.edit.push(await measure(A, relay, ctx, 'edit', i));
@@ -261,7 +263,48 @@ async function benchSize(ext, server, relay, size, N, runId) {
     if (A) await A.close();
     if (B) await B.close();
   }
-  return { rows: KINDS.map((k) => summarize(ctx, k, runs[k])), memory: mem, doc_bytes: doc.length };
+  const rows = KINDS.map((k) => summarize(ctx, k, runs[k]));
+  rows.find((r) => r.kind === 'idle').floor = floor;
+  return { rows, memory: mem, doc_bytes: doc.length };
+}
+
+/**
+ * The floor under an idle cycle, measured in the same browser right after
+ * the idle runs and under the same conditions (the same pause before
+ * each): a message from the page that Go answers from memory
+ * (sync.status) and, timed inside the worker, the browser's own fetch of
+ * the idle cycle's request (the same URL and ETag through the relay, with
+ * the options davsync sends: no cache, no cookies, no redirects). An idle
+ * cycle cannot be faster than their sum; what it takes beyond it is
+ * davsync's (Go's work, the one storage write of the outcome).
+ */
+async function measureFloor(h, relay, server, ctx, idleRun, N) {
+  const get = idleRun.log.find((e) => e.method === 'GET');
+  if (!get) return null;
+  const url = relay.url + ctx.folder + get.path;
+  const direct = new URL(server.url).origin + ctx.folder + get.path;
+  const head = await bl.dav(server, 'HEAD', direct);
+  const etag = head.headers.get('etag');
+  if (!etag) return null;
+  const message = [];
+  const fetchMs = [];
+  for (let i = 0; i < N; i++) {
+    if (SETTLE_MS) await new Promise((r) => setTimeout(r, SETTLE_MS));
+    message.push((await bl.timedSend(h.page, 'sync.status', {})).ms);
+    if (SETTLE_MS) await new Promise((r) => setTimeout(r, SETTLE_MS));
+    const r = await h.b.worker().evaluate(async ([u, auth, tag]) => {
+      const t0 = performance.now();
+      const res = await fetch(u, { headers: { Authorization: auth, 'If-None-Match': tag }, cache: 'no-store', credentials: 'omit', redirect: 'manual' });
+      await res.arrayBuffer();
+      return { ms: performance.now() - t0, status: res.status };
+    }, [url, 'Basic ' + Buffer.from(server.user + ':' + server.pass).toString('base64'), etag]);
+    if (r.status !== 304) throw new Error(`floor: the bare fetch of ${get.path} answered ${r.status}, not 304`);
+    fetchMs.push(r.ms);
+  }
+  const out = { message_ms: bl.median(message), fetch_ms: bl.median(fetchMs) };
+  out.sum_ms = out.message_ms + out.fetch_ms;
+  log(`${ctx.server} ${ctx.size} floor: message ${bl.fmtMs(out.message_ms)}, bare GET 304 ${bl.fmtMs(out.fetch_ms)}`);
+  return out;
 }
 
 // "kvGet 3.1 ms ×4": a phase's median time and, when the extension counts
@@ -289,6 +332,16 @@ function report(cfg, rows, mems, docBytes) {
       fmtTimings(r.timings, r.timing_counts),
     ]);
     lines.push(bl.table(['accounts', 'kind', 'req', 'up', 'down', 'time median (min–max)', 'requests (last run)', 'breakdown'], body, new Set([0, 2, 3, 4])));
+  }
+  const floors = rows.filter((r) => r.floor);
+  if (floors.length) {
+    lines.push('');
+    lines.push('The floor under an idle cycle, measured in the same run (medians): a page message Go answers from memory');
+    lines.push('(sync.status) plus the browser\'s own fetch of the same conditional GET, timed in the worker; an idle');
+    lines.push('cycle cannot be faster than their sum, and what it takes beyond it is davsync\'s own work.');
+    lines.push(bl.table(['server', 'accounts', 'idle cycle', 'message', 'bare GET 304', 'floor', 'davsync beyond the floor'],
+      floors.map((r) => [r.server, bl.fmtCount(r.size), bl.fmtMs(r.time_ms.median), bl.fmtMs(r.floor.message_ms), bl.fmtMs(r.floor.fetch_ms),
+        bl.fmtMs(r.floor.sum_ms), bl.fmtMs(r.time_ms.median - r.floor.sum_ms)]), new Set([1, 2, 3, 4, 5, 6])));
   }
   const varied = rows.filter((r) => r.request_lists.length > 1);
   if (varied.length) {
