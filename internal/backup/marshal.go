@@ -124,3 +124,102 @@ func (d *Document) Marshal() []byte {
 	}
 	return append(b, '}')
 }
+
+// SameContent reports whether d and o Marshal to the same bytes apart from
+// exported_at: whether a file holding o already holds d's data.
+//
+// It compares records, tombstones, preferences and extra members in place
+// instead of marshalling both: at 10,000 accounts, in the browser, two
+// Marshals and two SHA-256 of 5 MB were most of a sync cycle that applied a
+// change from another device. A document whose collections are not sorted
+// by unique id, or with a record without bytes, is one Marshal would
+// repair: it is compared by marshalling.
+func (d *Document) SameContent(o *Document) bool {
+	if !d.tidy() || !o.tidy() {
+		a, b := *d, *o
+		a.ExportedAt, b.ExportedAt = 0, 0
+		return bytes.Equal(a.Marshal(), b.Marshal())
+	}
+	if len(d.Collections) != len(o.Collections) {
+		return false
+	}
+	for name, c := range d.Collections {
+		oc, ok := o.Collections[name]
+		if !ok {
+			return false
+		}
+		if c == nil {
+			c = &Collection{}
+		}
+		if oc == nil {
+			oc = &Collection{}
+		}
+		if len(c.Records) != len(oc.Records) || len(c.Tombstones) != len(oc.Tombstones) {
+			return false
+		}
+		for i, r := range c.Records {
+			if r.ID != oc.Records[i].ID || !bytes.Equal(r.Raw, oc.Records[i].Raw) {
+				return false
+			}
+		}
+		for i, t := range c.Tombstones {
+			if t != oc.Tombstones[i] {
+				return false
+			}
+		}
+	}
+	if d.Preferences.UpdatedAt != o.Preferences.UpdatedAt || !bytes.Equal(prefValues(d), prefValues(o)) {
+		return false
+	}
+	de, oe := extras(d), extras(o)
+	if len(de) != len(oe) {
+		return false
+	}
+	for k, v := range de {
+		if w, ok := oe[k]; !ok || !bytes.Equal(v, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// tidy reports whether Marshal writes d as it is: every collection sorted
+// by unique id, every record with its bytes.
+func (d *Document) tidy() bool {
+	for _, c := range d.Collections {
+		if c == nil {
+			continue
+		}
+		for i, r := range c.Records {
+			if len(r.Raw) == 0 || (i > 0 && c.Records[i-1].ID >= r.ID) {
+				return false
+			}
+		}
+		for i, t := range c.Tombstones {
+			if i > 0 && c.Tombstones[i-1].ID >= t.ID {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func prefValues(d *Document) []byte {
+	if len(d.Preferences.Values) == 0 {
+		return []byte("{}")
+	}
+	return d.Preferences.Values
+}
+
+// extras returns the extra members Marshal writes.
+func extras(d *Document) map[string][]byte {
+	out := make(map[string][]byte, len(d.Extra))
+	for k, v := range d.Extra {
+		switch k {
+		case "format", "version", "exported_at", "collections", "preferences":
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}

@@ -46,19 +46,7 @@ type remote struct {
 	settled   bool
 	doc       *backup.Document // decoded; nil until decode
 	encrypted bool
-	empty     bool   // zero bytes: holds no data (see remoteOf)
-	hash      string // docHash(doc), computed once
-}
-
-// docHash returns the remote document's content hash ("" when none).
-func (rm *remote) docHash() string {
-	if rm.doc == nil {
-		return ""
-	}
-	if rm.hash == "" {
-		rm.hash = docHash(rm.doc)
-	}
-	return rm.hash
+	empty     bool // zero bytes: holds no data (see remoteOf)
 }
 
 func sha(b []byte) string {
@@ -351,7 +339,7 @@ func (r *run) cycle(ctx context.Context) error {
 			}
 			// A remote in the other encryption form is rewritten in this
 			// device's form once the question above was answered.
-			needWrite = !rm.exists || rm.doc == nil || docHash(mres.Doc) != rm.docHash() ||
+			needWrite = !rm.exists || rm.doc == nil || !mres.Doc.SameContent(rm.doc) ||
 				rm.empty || rm.encrypted != opts.Encrypt
 			if h := env.Hooks.BeforeApply; h != nil {
 				h(ctx)

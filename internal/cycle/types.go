@@ -7,7 +7,6 @@ import (
 
 	"github.com/davsync/davsync/internal/msg"
 
-	"github.com/davsync/davsync/internal/backup"
 	"github.com/davsync/davsync/internal/envelope"
 	"github.com/davsync/davsync/internal/layout"
 	"github.com/davsync/davsync/internal/local"
@@ -268,9 +267,3 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-// docHash identifies a document's content, ignoring when it was exported.
-func docHash(d *backup.Document) string {
-	c := *d
-	c.ExportedAt = 0
-	return sha(c.Marshal())
-}
