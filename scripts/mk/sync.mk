@@ -25,9 +25,9 @@ test-sync:
 ## and two devices syncing at the same moment
 test-sync-servers: servers-install
 	DAVSYNC_SYNC_LISTED_ONLY=1 scripts/servers/with-server.sh apache,nginx \
-		$(GO) test -count=1 -timeout 20m -parallel 8 -run 'RealServer' -skip 'IdleFloor|Simultaneous' ./internal/app/
+		$(GO) test -count=1 -timeout 20m -parallel 8 -run 'RealServer' -skip 'IdleFloor|Simultaneous|BackToBack' ./internal/app/
 	DAVSYNC_SYNC_LISTED_ONLY=1 scripts/servers/with-server.sh all \
-		$(GO) test -count=1 -timeout 10m -run 'RealServerIdleFloor|RealServerSimultaneous' ./internal/app/
+		$(GO) test -count=1 -timeout 10m -run 'RealServerIdleFloor|RealServerSimultaneous|RealServerBackToBack' ./internal/app/
 
 ## soak: many more randomized multi-device schedules (SOAK_SCHEDULES, new seeds each run)
 soak:
