@@ -16,19 +16,21 @@ import (
 // header value, so NormalizeETag(quoteETag(v)) == v for every v without
 // control characters.
 //
-// An ETag longer than maxETag is no ETag at all (""): real ones are short
-// hashes or counters, and a value that long is a broken or hostile server
-// trying to make davsync store and resend it.
+// An ETag whose value is longer than maxETag is no ETag at all (""): real
+// ones are short hashes or counters, and a value that long is a broken or
+// hostile server trying to make davsync store and resend it. The limit is
+// on the value, not on what the server sent around it, so a value kept
+// reads as itself when it comes back quoted.
 func NormalizeETag(s string) string {
-	if len(s) > maxETag {
-		return ""
-	}
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "W/") || strings.HasPrefix(s, "w/") {
 		s = s[2:]
 	}
 	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
 		s = s[1 : len(s)-1]
+	}
+	if len(s) > maxETag {
+		return ""
 	}
 	return s
 }
