@@ -15,8 +15,8 @@
 // Both are set by the worker (extension/background.js); extension/PROTOCOL.md,
 // generated from internal/protocol, describes the contract. Beyond it,
 // sync.now's result carries timings and timingCounts: where the call spent
-// its time (storage, each request method, status broadcasts; see
-// withTimings).
+// its time (storage, each request method, status broadcasts, and the
+// cycle's phases; see withTimings).
 package main
 
 import (
@@ -46,6 +46,7 @@ func main() {
 		Transport: timing.Transport(jsfetch.New()),
 		KDF:       jscrypto.New(),
 		OnStatus:  onStatus,
+		OnPhase:   func(ctx context.Context, phase string) { timing.From(ctx).Mark(phase) },
 	}
 	// The stores are cached in memory (local.Cached): this module is the
 	// only writer of its chrome.storage keys (the pages ask the worker; the

@@ -59,6 +59,10 @@ type Config struct {
 	// OnStatus is called after every change of the status. It must not
 	// block.
 	OnStatus func(Status)
+	// OnPhase, when set, is told each phase an operation's cycle enters
+	// (cycle.PhaseReading, ...) with the operation's context: the extension
+	// times the phases for the browser bench's breakdown.
+	OnPhase func(ctx context.Context, phase string)
 	// WebDAVOptions are passed to every webdav.New (tests shorten retries).
 	WebDAVOptions []webdav.Option
 	// KeyOptions tune new encryption keys (tests lower the iterations).

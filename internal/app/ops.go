@@ -144,7 +144,12 @@ func (a *App) operateHeld(ctx context.Context, view *local.Store, id string, so 
 	a.progress = nil
 	a.opStart = time.Now()
 	a.mu.Unlock()
-	env.Progress = func(phase string) { a.setProgress(ctx, &Progress{Phase: phase}, true) }
+	env.Progress = func(phase string) {
+		if a.cfg.OnPhase != nil {
+			a.cfg.OnPhase(ctx, phase)
+		}
+		a.setProgress(ctx, &Progress{Phase: phase}, true)
+	}
 	env.Client.SetProgress(func(done, total int64) {
 		a.mu.Lock()
 		p := Progress{Done: done, Total: total}

@@ -5,8 +5,8 @@ package app
 import (
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"

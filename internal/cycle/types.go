@@ -266,4 +266,3 @@ func mustJSON(v any) []byte {
 	}
 	return b
 }
-

@@ -9,6 +9,7 @@ package timing
 import (
 	"context"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -20,6 +21,9 @@ type Rec struct {
 	mu    sync.Mutex
 	ms    map[string]float64
 	n     map[string]int
+	// phase is the phase Mark last started, and since when.
+	phase      string
+	phaseStart time.Time
 }
 
 // New starts a recorder now.
@@ -36,13 +40,40 @@ func (r *Rec) Add(name string, d time.Duration) {
 	r.mu.Unlock()
 }
 
+// PhasePrefix prefixes the names Mark adds: a phase spans the storage
+// calls and requests made in it, so phases are left out of "other".
+const PhasePrefix = "phase."
+
+// Mark ends the phase started by the previous Mark, adding its time under
+// PhasePrefix+its name, and starts phase p.
+func (r *Rec) Mark(p string) {
+	if r == nil {
+		return
+	}
+	now := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.endPhase(now)
+	r.phase, r.phaseStart = p, now
+}
+
+// endPhase adds the running phase's time; r.mu is held.
+func (r *Rec) endPhase(now time.Time) {
+	if r.phase != "" {
+		r.ms[PhasePrefix+r.phase] += float64(now.Sub(r.phaseStart)) / float64(time.Millisecond)
+		r.n[PhasePrefix+r.phase]++
+		r.phase = ""
+	}
+}
+
 // Since adds the time since t under name.
 func (r *Rec) Since(name string, t time.Time) { r.Add(name, time.Since(t)) }
 
 // Result is what a call reports: milliseconds and counts by name, with
-// "total" (since New) and "other", the part of the total no name accounts
-// for (Go's own work and waiting for its turn). Names may overlap in time
-// (a write beside a request), so other is at least 0, not exact.
+// "total" (since New) and "other", the part of the total no name outside
+// the phases accounts for (Go's own work and waiting for its turn). Names
+// may overlap in time (a write beside a request), so other is at least 0,
+// not exact.
 type Result struct {
 	MS     map[string]float64 `json:"ms"`
 	Counts map[string]int     `json:"counts"`
@@ -52,6 +83,7 @@ type Result struct {
 func (r *Rec) Done() Result {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.endPhase(time.Now())
 	total := float64(time.Since(r.start)) / float64(time.Millisecond)
 	out := Result{MS: map[string]float64{"total": round(total)}, Counts: map[string]int{}}
 	other := total
@@ -63,7 +95,9 @@ func (r *Rec) Done() Result {
 	for _, k := range names {
 		out.MS[k] = round(r.ms[k])
 		out.Counts[k] = r.n[k]
-		other -= r.ms[k]
+		if !strings.HasPrefix(k, PhasePrefix) {
+			other -= r.ms[k]
+		}
 	}
 	out.MS["other"] = round(max(other, 0))
 	return out
