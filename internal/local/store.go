@@ -179,7 +179,7 @@ func (s *Store) loadLocked(ctx context.Context) (*backup.Document, int64, error)
 		return doc, mt.Rev, nil
 	}
 	// Written by a build before chunks (one value: a header line, then the
-	// document); the next write stores it in chunks and deletes this one.
+	// document); the next write stores it in chunks and puts movedDoc here.
 	nl := bytes.IndexByte(raw, '\n')
 	if nl < 0 {
 		return nil, 0, errkind.Say(errkind.Storage, "read local state", msg.New("errLocalDocDamaged"))
