@@ -81,6 +81,33 @@ func chunkKeys(kv *MemKV) []string {
 	return out
 }
 
+// unnamedChunks fails the test for every stored chunk that neither the
+// document nor a kept undo point names, and returns how many undo points
+// keep chunks.
+func unnamedChunks(t *testing.T, mem *MemKV, when string) int {
+	t.Helper()
+	var l chunkList
+	m, _ := mem.Get(context.Background(), keyChunks)
+	if err := json.Unmarshal(m[keyChunks], &l); err != nil {
+		t.Fatal(err)
+	}
+	named := map[string]bool{}
+	for _, c := range l.Chunks {
+		named[chunkKey(c[0])] = true
+	}
+	for _, refs := range l.Kept {
+		for _, c := range refs {
+			named[chunkKey(c[0])] = true
+		}
+	}
+	for _, k := range chunkKeys(mem) {
+		if !named[k] {
+			t.Errorf("%s: chunk %s is stored but nothing names it", when, k)
+		}
+	}
+	return len(l.Kept)
+}
+
 // An edit of one account among 10,000 writes about one chunk, not the
 // document: the point of storing it in chunks.
 func TestOneEditWritesAChunkNotTheDocument(t *testing.T) {
@@ -200,28 +227,8 @@ func TestChunksRandomHistory(t *testing.T) {
 			st = openTest(t, mem)
 		}
 	}
-	// Every stored chunk is named by the document or a kept undo point.
-	var l chunkList
-	m, _ := mem.Get(ctx, keyChunks)
-	if err := json.Unmarshal(m[keyChunks], &l); err != nil {
-		t.Fatal(err)
-	}
-	named := map[string]bool{}
-	for _, c := range l.Chunks {
-		named[chunkKey(c[0])] = true
-	}
-	for _, refs := range l.Kept {
-		for _, c := range refs {
-			named[chunkKey(c[0])] = true
-		}
-	}
-	for _, k := range chunkKeys(mem) {
-		if !named[k] {
-			t.Errorf("chunk %s is stored but nothing names it", k)
-		}
-	}
-	if len(l.Kept) > UndoKeep {
-		t.Errorf("%d undo points keep chunks; at most %d are kept", len(l.Kept), UndoKeep)
+	if kept := unnamedChunks(t, mem, "after the history"); kept > UndoKeep {
+		t.Errorf("%d undo points keep chunks; at most %d are kept", kept, UndoKeep)
 	}
 }
 
@@ -291,23 +298,7 @@ func TestChunksSurviveAKillBeforeAnyCall(t *testing.T) {
 		st = openTest(t, mem)
 		setNotes(t, st, "acc00001", "after the kill", "")
 		setNotes(t, st, "acc00002", "after the kill", "")
-		var l chunkList
-		m, _ := mem.Get(ctx, keyChunks)
-		_ = json.Unmarshal(m[keyChunks], &l)
-		named := map[string]bool{}
-		for _, c := range l.Chunks {
-			named[chunkKey(c[0])] = true
-		}
-		for _, refs := range l.Kept {
-			for _, c := range refs {
-				named[chunkKey(c[0])] = true
-			}
-		}
-		for _, k := range chunkKeys(mem) {
-			if !named[k] {
-				t.Errorf("kill at call %d: chunk %s is left over", n, k)
-			}
-		}
+		unnamedChunks(t, mem, fmt.Sprintf("kill at call %d", n))
 	}
 }
 
