@@ -9,7 +9,7 @@ import (
 
 // The document is stored in pieces. Before, it was one value holding the
 // whole compact document, and every change rewrote all of it: at 10,000
-// accounts one edited account cost a 5 MB chrome.storage write (half a
+// accounts one edited account cost a 5 MB chrome.storage write (a third of a
 // second in the browser) and so did every sync that brought one change.
 //
 // Now the compact bytes are cut into chunks at places their content
