@@ -6,12 +6,15 @@
 //	go run ./scripts/servers stop  [-dir DIR] NAME...|all
 //	go run ./scripts/servers env   [-dir DIR] NAME     (of a started server)
 //	go run ./scripts/servers names
+//	go run ./scripts/servers rundir                   (the default run directory)
 //
 // start prints one line per server, "NAME URL USER PASS", or with -json one
 // JSON object per line, or with -env the DAVSYNC_TEST_URL/USER/PASS (and
 // SERVER, DATA) assignments of the (single) server, plus
 // DAVSYNC_TEST_FILES_URL for a server whose URL is not its files folder
-// (nextcloud). The default run directory is .run/servers in the repository.
+// (nextcloud). The default run directory is .run/servers in the repository,
+// or one under the system's temp directory when the servers that drop
+// privileges could not enter the repository (serverctl.DefaultRunDir).
 //
 // "all" starts the servers the contract suite runs against; the extra
 // servers (nextcloud, nextcloud-wellknown) start only by name. stop all,
@@ -37,7 +40,7 @@ func main() {
 	}
 	cmd := os.Args[1]
 	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
-	dir := fs.String("dir", "", "run directory (default: REPO/.run/servers)")
+	dir := fs.String("dir", "", "run directory (default: REPO/.run/servers, see rundir)")
 	asJSON := fs.Bool("json", false, "print one JSON object per server")
 	asEnv := fs.Bool("env", false, "print DAVSYNC_TEST_URL/USER/PASS of the server")
 	_ = fs.Parse(os.Args[2:])
@@ -46,7 +49,7 @@ func main() {
 		fail(err)
 	}
 	if *dir == "" {
-		*dir = filepath.Join(repo, ".run", "servers")
+		*dir = serverctl.DefaultRunDir(repo)
 	}
 	*dir, _ = filepath.Abs(*dir)
 	names := fs.Args()
@@ -58,6 +61,8 @@ func main() {
 	}
 	opt := serverctl.Options{Repo: repo, RunDir: *dir}
 	switch cmd {
+	case "rundir":
+		fmt.Println(*dir)
 	case "names":
 		for _, n := range serverctl.AllNames() {
 			fmt.Println(n)
@@ -130,7 +135,7 @@ func print(s *serverctl.Server, asJSON, asEnv bool) {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, `usage: servers install [NAME...] | start [-dir DIR] [-json|-env] NAME...|all | stop [-dir DIR] [NAME...|all] | env [-dir DIR] NAME | names`)
+	fmt.Fprintln(os.Stderr, `usage: servers install [NAME...] | start [-dir DIR] [-json|-env] NAME...|all | stop [-dir DIR] [NAME...|all] | env [-dir DIR] NAME | names | rundir`)
 	fmt.Fprintln(os.Stderr, "servers (all):", serverctl.Names())
 	fmt.Fprintln(os.Stderr, "by name only:", extras())
 	os.Exit(2)

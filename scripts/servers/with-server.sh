@@ -12,8 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ $# -ge 2 ] || { echo "usage: $0 NAME[,NAME...]|all COMMAND [ARGS...]" >&2; exit 2; }
 IFS=, read -r -a names <<<"$1"; shift
-dir="$PWD/.run/servers-with-$$"
 servers() { go run ./scripts/servers "$@"; }
+# Beside the default run directory, which is under the system's temp
+# directory when the web servers' www-data could not enter the repository.
+dir="$(servers rundir)-with-$$"
 child=
 cleanup() { servers stop -dir "$dir" all || true; rm -rf "$dir"; }
 trap cleanup EXIT

@@ -100,6 +100,27 @@ func reachableBy(dir, account string) error {
 
 func isRoot() bool { return os.Geteuid() == 0 }
 
+// DefaultRunDir is REPO/.run/servers, unless davsync runs as root and
+// www-data cannot enter the repository: a clone under root's 0700 home or
+// in a 0700 mktemp directory. Apache, nginx and lighttpd drop privileges
+// to www-data and must reach their data, so the run directory is then
+// one under the system's temp directory, named for the repository so
+// that stop finds what start made.
+func DefaultRunDir(repo string) string {
+	dir := filepath.Join(repo, ".run", "servers")
+	if !isRoot() {
+		return dir
+	}
+	if _, err := user.Lookup("www-data"); err != nil {
+		return dir
+	}
+	if reachableBy(repo, "www-data") == nil {
+		return dir
+	}
+	sum := sha256.Sum256([]byte(repo))
+	return filepath.Join(os.TempDir(), "davsync-servers-"+hex.EncodeToString(sum[:6]))
+}
+
 // digestLine is an htdigest file line: user:realm:HEX(H(user:realm:pass)).
 func digestLine(user, realm, pass string, h func([]byte) []byte) string {
 	return user + ":" + realm + ":" + hex.EncodeToString(h([]byte(user+":"+realm+":"+pass))) + "\n"
