@@ -380,3 +380,58 @@ func TestLegacyDocumentMovesIntoChunks(t *testing.T) {
 		t.Fatal("the restore of the chunk-kept point did not undo the edit")
 	}
 }
+
+// Whatever the bytes before and after a change, the chunks join to the new
+// bytes, a reused number names the same bytes it named before, and a new
+// number is one no chunk had.
+func FuzzSplit(f *testing.F) {
+	long := strings.Repeat(`{"id":"acc","notes":"ü✓ some text"},`, 3000)
+	f.Add([]byte(long), []byte(long[:50000]+"x"+long[50000:]))
+	f.Add([]byte(""), []byte(long))
+	f.Add([]byte(long), []byte(""))
+	f.Add(bytes.Repeat([]byte{0xe2, 0x9c, 0x93}, 200000), bytes.Repeat([]byte{0xe2, 0x9c, 0x93}, 200001))
+	f.Fuzz(func(t *testing.T, before, after []byte) {
+		// Short fuzz inputs stay under chunkMin: repeat them past it.
+		for len(before) > 0 && len(before) < 3*chunkMin {
+			before = append(before, before...)
+		}
+		for len(after) > 0 && len(after) < 3*chunkMin {
+			after = append(after, after...)
+		}
+		var next int64
+		old, _ := split(before, nil, nil, &next)
+		oldNext := next
+		chunks, fresh := split(after, before, old, &next)
+		isFresh := map[int]bool{}
+		for _, i := range fresh {
+			isFresh[i] = true
+		}
+		byID := map[int64]chunk{}
+		for _, c := range old {
+			byID[c.id] = c
+		}
+		var joined []byte
+		seen := map[int64]bool{}
+		for i, c := range chunks {
+			b := after[c.off : c.off+c.len]
+			joined = append(joined, b...)
+			if seen[c.id] {
+				t.Fatalf("chunk number %d used twice", c.id)
+			}
+			seen[c.id] = true
+			if isFresh[i] {
+				if c.id <= oldNext {
+					t.Fatalf("new chunk %d reuses a number up to %d", c.id, oldNext)
+				}
+				continue
+			}
+			o, ok := byID[c.id]
+			if !ok || !bytes.Equal(before[o.off:o.off+o.len], b) {
+				t.Fatalf("chunk %d kept its number but not its bytes", c.id)
+			}
+		}
+		if !bytes.Equal(joined, after) {
+			t.Fatal("the chunks do not join to the document")
+		}
+	})
+}
