@@ -392,10 +392,10 @@ func FuzzSplit(f *testing.F) {
 	f.Add(bytes.Repeat([]byte{0xe2, 0x9c, 0x93}, 200000), bytes.Repeat([]byte{0xe2, 0x9c, 0x93}, 200001))
 	f.Fuzz(func(t *testing.T, before, after []byte) {
 		// Short fuzz inputs stay under chunkMin: repeat them past it.
-		for len(before) > 0 && len(before) < 3*chunkMin {
+		for len(before) > 0 && len(before) < 2*chunkMin {
 			before = append(before, before...)
 		}
-		for len(after) > 0 && len(after) < 3*chunkMin {
+		for len(after) > 0 && len(after) < 2*chunkMin {
 			after = append(after, after...)
 		}
 		var next int64
