@@ -60,8 +60,9 @@ type Config struct {
 	// block.
 	OnStatus func(Status)
 	// OnPhase, when set, is told each phase an operation's cycle enters
-	// (cycle.PhaseReading, ...) with the operation's context: the extension
-	// times the phases for the browser bench's breakdown.
+	// (cycle.PhaseReading, ...), and "" when the cycle ends, with the
+	// operation's context: the extension times the phases for the browser
+	// bench's breakdown.
 	OnPhase func(ctx context.Context, phase string)
 	// WebDAVOptions are passed to every webdav.New (tests shorten retries).
 	WebDAVOptions []webdav.Option

@@ -188,6 +188,9 @@ func (a *App) operateHeld(ctx context.Context, view *local.Store, id string, so 
 	opts.AcceptEncryption = so.AcceptEncryption
 	env.Store = view
 	res, err := fn(env, opts)
+	if a.cfg.OnPhase != nil {
+		a.cfg.OnPhase(ctx, "") // the cycle's last phase ends with it
+	}
 	if !shown.Stop() {
 		<-shownDone // it started: let its write land first
 	}

@@ -45,7 +45,7 @@ func (r *Rec) Add(name string, d time.Duration) {
 const PhasePrefix = "phase."
 
 // Mark ends the phase started by the previous Mark, adding its time under
-// PhasePrefix+its name, and starts phase p.
+// PhasePrefix+its name, and starts phase p ("" starts none).
 func (r *Rec) Mark(p string) {
 	if r == nil {
 		return
