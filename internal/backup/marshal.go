@@ -108,11 +108,9 @@ func (d *Document) Marshal() []byte {
 	if len(d.Extra) > 0 {
 		keys := make([]string, 0, len(d.Extra))
 		for k := range d.Extra {
-			switch k {
-			case "format", "version", "exported_at", "collections", "preferences":
-				continue // never let an extra member shadow a known one
+			if !reserved(k) { // never let an extra member shadow a known one
+				keys = append(keys, k)
 			}
-			keys = append(keys, k)
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
@@ -131,30 +129,21 @@ func (d *Document) Marshal() []byte {
 // It compares records, tombstones, preferences and extra members in place
 // instead of marshalling both: at 10,000 accounts, in the browser, two
 // Marshals and two SHA-256 of 5 MB were most of a sync cycle that applied a
-// change from another device. A document whose collections are not sorted
-// by unique id, or with a record without bytes, is one Marshal would
-// repair: it is compared by marshalling.
+// change from another device. A document that is not Tidy is compared by
+// marshalling.
 func (d *Document) SameContent(o *Document) bool {
-	if !d.tidy() || !o.tidy() {
+	if !d.Tidy() || !o.Tidy() {
 		a, b := *d, *o
 		a.ExportedAt, b.ExportedAt = 0, 0
 		return bytes.Equal(a.Marshal(), b.Marshal())
 	}
-	if len(d.Collections) != len(o.Collections) {
+	if len(d.Collections) != len(o.Collections) || len(d.Extra) != len(o.Extra) ||
+		d.Preferences.UpdatedAt != o.Preferences.UpdatedAt || !bytes.Equal(d.Preferences.Values, o.Preferences.Values) {
 		return false
 	}
 	for name, c := range d.Collections {
 		oc, ok := o.Collections[name]
-		if !ok {
-			return false
-		}
-		if c == nil {
-			c = &Collection{}
-		}
-		if oc == nil {
-			oc = &Collection{}
-		}
-		if len(c.Records) != len(oc.Records) || len(c.Tombstones) != len(oc.Tombstones) {
+		if !ok || len(c.Records) != len(oc.Records) || len(c.Tombstones) != len(oc.Tombstones) {
 			return false
 		}
 		for i, r := range c.Records {
@@ -168,58 +157,51 @@ func (d *Document) SameContent(o *Document) bool {
 			}
 		}
 	}
-	if d.Preferences.UpdatedAt != o.Preferences.UpdatedAt || !bytes.Equal(prefValues(d), prefValues(o)) {
-		return false
-	}
-	de, oe := extras(d), extras(o)
-	if len(de) != len(oe) {
-		return false
-	}
-	for k, v := range de {
-		if w, ok := oe[k]; !ok || !bytes.Equal(v, w) {
+	for k, v := range d.Extra {
+		if w, ok := o.Extra[k]; !ok || !bytes.Equal(v, w) {
 			return false
 		}
 	}
 	return true
 }
 
-// tidy reports whether Marshal writes d as it is: every collection sorted
-// by unique id, every record with its bytes.
-func (d *Document) tidy() bool {
+// Tidy reports whether Marshal writes d as it is, with nothing to repair
+// or fill in: every collection present (not nil) and sorted by unique,
+// non-empty ids, every record with its bytes, the preferences' values
+// present, and no extra member under a name Marshal writes itself.
+func (d *Document) Tidy() bool {
 	for _, c := range d.Collections {
 		if c == nil {
-			continue
+			return false
 		}
 		for i, r := range c.Records {
-			if len(r.Raw) == 0 || (i > 0 && c.Records[i-1].ID >= r.ID) {
+			if len(r.Raw) == 0 || r.ID == "" || (i > 0 && c.Records[i-1].ID >= r.ID) {
 				return false
 			}
 		}
 		for i, t := range c.Tombstones {
-			if i > 0 && c.Tombstones[i-1].ID >= t.ID {
+			if t.ID == "" || (i > 0 && c.Tombstones[i-1].ID >= t.ID) {
 				return false
 			}
+		}
+	}
+	if len(d.Preferences.Values) == 0 {
+		return false
+	}
+	for k := range d.Extra {
+		if reserved(k) {
+			return false
 		}
 	}
 	return true
 }
 
-func prefValues(d *Document) []byte {
-	if len(d.Preferences.Values) == 0 {
-		return []byte("{}")
+// reserved reports whether name is a top-level member Marshal writes
+// itself, so an extra member by that name is never written.
+func reserved(name string) bool {
+	switch name {
+	case "format", "version", "exported_at", "collections", "preferences":
+		return true
 	}
-	return d.Preferences.Values
-}
-
-// extras returns the extra members Marshal writes.
-func extras(d *Document) map[string][]byte {
-	out := make(map[string][]byte, len(d.Extra))
-	for k, v := range d.Extra {
-		switch k {
-		case "format", "version", "exported_at", "collections", "preferences":
-			continue
-		}
-		out[k] = v
-	}
-	return out
+	return false
 }

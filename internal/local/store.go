@@ -430,8 +430,8 @@ func (s *Store) deleteFree(ctx context.Context) {
 // ms of its 80; wasm is several times slower); a copy costs a tenth of
 // that. Marshal writes each
 // record's bytes as they are, so the copy reads back the same as long as
-// the invariants that Marshal would otherwise repair hold: every
-// collection sorted by id without repeats, every record with its bytes.
+// the invariants that Marshal would otherwise repair hold
+// (backup.Document.Tidy) and every declared collection is present.
 // Records' bytes and times come from Parse, merge or merge.Edit, which
 // keep them consistent; a document that breaks the invariants is left to
 // be parsed, so it is exactly what a reload would read.
@@ -441,29 +441,8 @@ func parsedAs(doc *backup.Document) *backup.Document {
 			return nil // Parse would add it
 		}
 	}
-	for _, c := range doc.Collections {
-		if c == nil {
-			return nil
-		}
-		for i, r := range c.Records {
-			if len(r.Raw) == 0 || r.ID == "" || (i > 0 && c.Records[i-1].ID >= r.ID) {
-				return nil
-			}
-		}
-		for i, t := range c.Tombstones {
-			if t.ID == "" || (i > 0 && c.Tombstones[i-1].ID >= t.ID) {
-				return nil
-			}
-		}
-	}
-	if len(doc.Preferences.Values) == 0 {
+	if !doc.Tidy() {
 		return nil
-	}
-	for k := range doc.Extra {
-		switch k {
-		case "format", "version", "exported_at", "collections", "preferences":
-			return nil // Marshal drops it
-		}
 	}
 	return doc.Clone()
 }
