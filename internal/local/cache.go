@@ -10,9 +10,9 @@ import (
 // enough for the merge base of 50,000 records, which each cycle that
 // changed anything reads (about 25 ms from the browser's storage at
 // 10,000). The document's chunks and the undo points are never kept,
-// whatever their size: the Store caches the parsed document itself (keyed by the
-// revision in keyMeta, which is small and so is cached here), and undo
-// points are read only on undo.
+// whatever their size: the Store caches the parsed document itself (keyed
+// by the revision in keyMeta, which is small and so is cached here), and
+// undo points are read only on undo.
 const CacheMaxValue = 4 << 20
 
 // uncached reports the keys Cached never keeps (see CacheMaxValue).
